@@ -1,0 +1,1 @@
+//! Lookup-table products (see the crate docs).

@@ -1,0 +1,1 @@
+//! Popcount products (see the crate docs).
