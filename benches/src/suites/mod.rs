@@ -1,0 +1,3 @@
+//! The report suites of `amq-bench`.
+
+pub mod kernels;
