@@ -16,7 +16,7 @@
 //! - [`popcount`]: k_w-bit × k_a-bit products by xor + popcount.
 //! - [`lut`]: k_w-bit × f32 products by lookup tables.
 //! - [`tier`]: which SIMD tier runs (detected once, `AMQ_KERNEL_TIER` forces one).
-//! - [`par`]: the persistent two-thread pool and the [`Par`](par::Par) switch.
+//! - [`par`]: the persistent two-thread pool and the [`Par`] switch.
 
 pub mod error;
 pub mod lut;

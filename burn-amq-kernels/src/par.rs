@@ -193,10 +193,10 @@ pub fn run(threads: usize, n_tasks: usize, task: &(dyn Fn(usize) + Sync)) {
     let ticket = (&job as *const Job<'_>).cast_mut().cast::<Job<'static>>();
     for slot in helpers {
         slot.job.store(ticket, Ordering::SeqCst);
-        if slot.sleeping.load(Ordering::SeqCst) {
-            if let Some(t) = slot.thread.get() {
-                t.unpark();
-            }
+        if slot.sleeping.load(Ordering::SeqCst)
+            && let Some(t) = slot.thread.get()
+        {
+            t.unpark();
         }
     }
     job.work();
