@@ -67,7 +67,7 @@ impl ActivationQuantizer {
             bits,
             method,
             kern,
-            work: Workspace::new(n),
+            work: Workspace::new(),
         })
     }
 

@@ -14,17 +14,8 @@ use super::greedy::greedy;
 use super::kernel::Kern;
 use super::lsq::Normal;
 
-/// Everything the alternating method needs besides its input and output.
-pub(crate) struct AltScratch<'a> {
-    /// Residual buffer (length n) for the greedy initialisation.
-    pub(crate) r: &'a mut [f32],
-    /// Normal equations.
-    pub(crate) normal: &'a mut Normal,
-    /// Sorted code table.
-    pub(crate) table: &'a mut CodeTable,
-}
-
 /// Alternating quantization with `cycles` cycles into `alphas`/`planes`.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn alternating(
     kern: Kern,
     w: &[f32],
@@ -32,21 +23,23 @@ pub(crate) fn alternating(
     alphas: &mut [f32],
     planes: &mut [u64],
     words: usize,
-    s: AltScratch<'_>,
+    normal: &mut Normal,
+    table: &mut CodeTable,
 ) {
     let n = w.len();
     let k = alphas.len();
-    greedy(kern, w, alphas, planes, words, s.r);
+    // Every pass that writes planes also returns their dot products with w, so Bᵀw is
+    // always ready for the next least-squares step without another pass.
+    greedy(kern, w, alphas, planes, words, &mut normal.c[..k]);
     for _ in 0..cycles {
-        s.normal.set_gram(n, planes, words, k);
-        kern.plane_dots(w, planes, words, &mut s.normal.c[..k]);
-        s.normal.refit(n, alphas);
+        normal.set_gram(n, planes, words, k);
+        normal.refit(n, alphas);
         // Signs and order of α only relabel the planes, which are recomputed right below.
         for a in alphas.iter_mut() {
             *a = a.abs();
         }
         alphas.sort_unstable_by(|a, b| b.total_cmp(a));
-        s.table.build(alphas);
-        kern.bst_assign(w, s.table, planes, words);
+        table.build(alphas);
+        kern.bst_assign(w, table, planes, words, &mut normal.c[..k]);
     }
 }

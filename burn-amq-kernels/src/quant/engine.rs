@@ -1,7 +1,7 @@
 //! The one core every entry point runs: scratch buffers, input checks, method dispatch and
 //! the canonical form of the result (α ≥ 0, sorted descending, planes permuted along).
 
-use super::alternating::{AltScratch, alternating};
+use super::alternating::alternating;
 use super::balanced::balanced;
 use super::bst::CodeTable;
 use super::greedy::greedy;
@@ -59,10 +59,10 @@ pub(crate) fn check_values(what: &'static str, x: &[f32]) -> Result<()> {
     )))
 }
 
-/// Scratch for quantizing vectors of one length: allocated once, reused for every vector.
+/// Scratch for quantizing vectors: allocated once, reused for every vector (of any length:
+/// no buffer scales with `n`).
 #[derive(Debug, Clone)]
 pub(crate) struct Workspace {
-    r: Vec<f32>,
     normal: Normal,
     table: Box<CodeTable>,
     /// Sort buffer of the balanced method (stays empty for the others).
@@ -70,10 +70,9 @@ pub(crate) struct Workspace {
 }
 
 impl Workspace {
-    /// Scratch for vectors of length `n`.
-    pub(crate) fn new(n: usize) -> Self {
+    /// Fresh scratch.
+    pub(crate) fn new() -> Self {
         Self {
-            r: vec![0.0; n],
             normal: Normal::default(),
             table: Box::default(),
             order: Vec::new(),
@@ -93,18 +92,20 @@ impl Workspace {
         planes: &mut [u64],
         words: usize,
     ) {
-        let r = &mut self.r[..w.len()];
+        let k = alphas.len();
         match method {
-            Method::Greedy => greedy(kern, w, alphas, planes, words, r),
-            Method::Refined => refined(kern, w, alphas, planes, words, r, &mut self.normal),
-            Method::Alternating { cycles } => {
-                let s = AltScratch {
-                    r,
-                    normal: &mut self.normal,
-                    table: &mut self.table,
-                };
-                alternating(kern, w, cycles, alphas, planes, words, s);
-            }
+            Method::Greedy => greedy(kern, w, alphas, planes, words, &mut self.normal.c[..k]),
+            Method::Refined => refined(kern, w, alphas, planes, words, &mut self.normal),
+            Method::Alternating { cycles } => alternating(
+                kern,
+                w,
+                cycles,
+                alphas,
+                planes,
+                words,
+                &mut self.normal,
+                &mut self.table,
+            ),
             Method::Uniform => uniform(w, alphas, planes, words),
             Method::Balanced => balanced(w, alphas, planes, words, &mut self.order),
         }

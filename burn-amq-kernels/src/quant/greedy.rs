@@ -5,25 +5,23 @@ use super::kernel::Kern;
 
 /// `r ← w`; for each plane `i`: `bᵢ = sign(r)`, `αᵢ = mean|r|`, `r ← r − αᵢ bᵢ`.
 ///
-/// Writes `alphas` (all `≥ 0`, *not* necessarily sorted: the mean residual can grow) and
-/// the planes (`[plane][word]`). `r` is scratch of length `w.len()`.
+/// Writes `alphas` (all `≥ 0`, *not* necessarily sorted: the mean residual can grow), the
+/// planes (`[plane][word]`) and `dots[i] = bᵢ·w` (for a least-squares step that may follow).
+/// The residual is never stored: each pass recomputes it from `w` (see
+/// [`Kern::greedy_pass`]).
 pub(crate) fn greedy(
     kern: Kern,
     w: &[f32],
     alphas: &mut [f32],
     planes: &mut [u64],
     words: usize,
-    r: &mut [f32],
+    dots: &mut [f64],
 ) {
     let n = w.len() as f64;
-    let k = alphas.len();
-    r.copy_from_slice(w);
-    for i in 0..k {
-        let plane = &mut planes[i * words..(i + 1) * words];
-        let a = (kern.sign_abs_sum(r, plane) / n) as f32;
-        alphas[i] = a;
-        if i + 1 < k {
-            kern.sub_plane(r, plane, a);
-        }
+    for i in 0..alphas.len() {
+        let (prior, rest) = planes.split_at_mut(i * words);
+        let (abs_sum, dot) = kern.greedy_pass(w, prior, words, &alphas[..i], &mut rest[..words]);
+        alphas[i] = (abs_sum / n) as f32;
+        dots[i] = dot;
     }
 }

@@ -18,7 +18,7 @@ pub(crate) enum Kern {
 impl Kern {
     /// The kernels for `tier`: AVX-512 when that tier is asked for and available, the
     /// portable reference otherwise (AVX2, POPCNT and NEON have no dedicated quantizer
-    /// kernels: the passes are memory-light and the portable code autovectorises).
+    /// kernels yet).
     pub(crate) fn for_tier(tier: Tier) -> Kern {
         #[cfg(target_arch = "x86_64")]
         if tier == Tier::Avx512 && tier.is_available() {
@@ -33,65 +33,39 @@ impl Kern {
         Kern::for_tier(Tier::active())
     }
 
-    /// Plane ← sign(r), returns `Σ|r|`.
+    /// See [`portable::greedy_pass`].
     #[inline]
-    pub(crate) fn sign_abs_sum(self, r: &[f32], plane: &mut [u64]) -> f64 {
-        match self {
-            Kern::Portable => portable::sign_abs_sum(r, plane),
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: `Kern::Avx512` is only built by `for_tier` after run-time detection.
-            Kern::Avx512 => unsafe { super::avx512::sign_abs_sum(r, plane) },
-        }
-    }
-
-    /// `r ← r − a·b`.
-    #[inline]
-    pub(crate) fn sub_plane(self, r: &mut [f32], plane: &[u64], a: f32) {
-        match self {
-            Kern::Portable => portable::sub_plane(r, plane, a),
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: `Kern::Avx512` is only built by `for_tier` after run-time detection.
-            Kern::Avx512 => unsafe { super::avx512::sub_plane(r, plane, a) },
-        }
-    }
-
-    /// `out[i] = bᵢ · w`.
-    #[inline]
-    pub(crate) fn plane_dots(self, w: &[f32], planes: &[u64], words: usize, out: &mut [f64]) {
-        match self {
-            Kern::Portable => portable::plane_dots(w, planes, words, out),
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: `Kern::Avx512` is only built by `for_tier` after run-time detection.
-            Kern::Avx512 => unsafe { super::avx512::plane_dots(w, planes, words, out) },
-        }
-    }
-
-    /// `r ← w − Σ αᵢ bᵢ`.
-    #[inline]
-    pub(crate) fn residual(
+    pub(crate) fn greedy_pass(
         self,
         w: &[f32],
         planes: &[u64],
         words: usize,
-        alphas: &[f32],
-        r: &mut [f32],
-    ) {
+        prior: &[f32],
+        out: &mut [u64],
+    ) -> (f64, f64) {
         match self {
-            Kern::Portable => portable::residual(w, planes, words, alphas, r),
+            Kern::Portable => portable::greedy_pass(w, planes, words, prior, out),
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `Kern::Avx512` is only built by `for_tier` after run-time detection.
-            Kern::Avx512 => unsafe { super::avx512::residual(w, planes, words, alphas, r) },
+            Kern::Avx512 => unsafe { super::avx512::greedy_pass(w, planes, words, prior, out) },
         }
     }
 
-    /// Planes ← nearest codes of `w` for `table`.
+    /// See [`portable::bst_assign`].
     #[inline]
-    pub(crate) fn bst_assign(self, w: &[f32], table: &CodeTable, planes: &mut [u64], words: usize) {
+    pub(crate) fn bst_assign(
+        self,
+        w: &[f32],
+        table: &CodeTable,
+        planes: &mut [u64],
+        words: usize,
+        dots: &mut [f64],
+    ) {
         match self {
-            Kern::Portable => portable::bst_assign(w, table, planes, words),
+            Kern::Portable => portable::bst_assign(w, table, planes, words, dots),
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `Kern::Avx512` is only built by `for_tier` after run-time detection.
-            Kern::Avx512 => unsafe { super::avx512::bst_assign(w, table, planes, words) },
+            Kern::Avx512 => unsafe { super::avx512::bst_assign(w, table, planes, words, dots) },
         }
     }
 }

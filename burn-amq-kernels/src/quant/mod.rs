@@ -168,7 +168,7 @@ pub fn quantize_rows(
         if count == 0 {
             return;
         }
-        let mut work = Workspace::new(n);
+        let mut work = Workspace::new();
         for (i, ((a, p), (e, nn))) in a_blk
             .chunks_mut(bits)
             .zip(p_blk.chunks_mut(bits * words))

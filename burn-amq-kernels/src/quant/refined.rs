@@ -6,39 +6,27 @@ use super::kernel::Kern;
 use super::lsq::Normal;
 
 /// Refined greedy into `alphas`/`planes` (unsorted, α may be negative: the caller
-/// canonicalises). `r` is scratch of length `w.len()`.
+/// canonicalises).
 pub(crate) fn refined(
     kern: Kern,
     w: &[f32],
     alphas: &mut [f32],
     planes: &mut [u64],
     words: usize,
-    r: &mut [f32],
     normal: &mut Normal,
 ) {
     let n = w.len();
-    let k = alphas.len();
-    r.copy_from_slice(w);
-    for j in 0..k {
-        let s = kern.sign_abs_sum(r, &mut planes[j * words..(j + 1) * words]);
-        alphas[j] = (s / n as f64) as f32;
+    for j in 0..alphas.len() {
+        // The residual of the *refitted* α so far, signed into the new plane.
+        let (prior, rest) = planes.split_at_mut(j * words);
+        let (abs_sum, dot) = kern.greedy_pass(w, prior, words, &alphas[..j], &mut rest[..words]);
+        alphas[j] = (abs_sum / n as f64) as f32;
+        // Earlier planes are fixed: only the new row/column of BᵀB and entry of Bᵀw are new.
+        normal.c[j] = dot;
         normal.set_gram_column(n, planes, words, j);
-        if j == 0 {
-            // b₁ = sign(w), so b₁·w = Σ|w| = s; the one-plane least-squares fit is the greedy
-            // α itself, no refit needed.
-            normal.c[0] = s;
-        } else {
-            // Earlier planes are fixed, so only the new plane's Bᵀw entry is new.
-            kern.plane_dots(
-                w,
-                &planes[j * words..(j + 1) * words],
-                words,
-                &mut normal.c[j..=j],
-            );
+        if j > 0 {
+            // (For j = 0 the one-plane least-squares fit is the greedy α itself.)
             normal.refit(n, &mut alphas[..=j]);
-        }
-        if j + 1 < k {
-            kern.residual(w, planes, words, &alphas[..=j], r);
         }
     }
 }

@@ -17,7 +17,7 @@ fn run(kern: Kern, method: Method, w: &[f32], bits: usize) -> (Vec<f32>, Vec<u64
     let words = words_for(w.len());
     let mut a = vec![0.0; bits];
     let mut p = vec![0; bits * words];
-    Workspace::new(w.len()).quantize(kern, method, w, &mut a, &mut p, words);
+    Workspace::new().quantize(kern, method, w, &mut a, &mut p, words);
     (a, p)
 }
 
@@ -64,32 +64,34 @@ fn avx512_kernels_match_portable_passes() {
         return;
     }
     let mut rng = StdRng::seed_from_u64(12);
-    for n in [1, 15, 16, 33, 64, 129, 1000] {
+    for n in [1, 15, 16, 31, 32, 33, 64, 129, 1000] {
         let words = words_for(n);
         let w = gaussian(&mut rng, n);
-        let (mut p0, mut p1) = (vec![0u64; 3 * words], vec![0u64; 3 * words]);
-        let s0 = Kern::Portable.sign_abs_sum(&w, &mut p0[..words]);
-        let s1 = simd.sign_abs_sum(&w, &mut p1[..words]);
-        assert_eq!((s0, &p0), (s1, &p1));
-        for p in [&mut p0, &mut p1] {
-            for (i, word) in p[words..].iter_mut().enumerate() {
-                *word = (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-            }
-            let last = p.len() - 1;
-            p[last] &= engine::tail_mask(n);
-            p[2 * words - 1] &= engine::tail_mask(n);
+        let mut prior = vec![0u64; 3 * words];
+        for (i, word) in prior.iter_mut().enumerate() {
+            *word = (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         }
-        let (mut d0, mut d1) = ([0.0; 3], [0.0; 3]);
-        Kern::Portable.plane_dots(&w, &p0, words, &mut d0);
-        simd.plane_dots(&w, &p1, words, &mut d1);
-        assert_eq!(d0, d1);
-        let (mut r0, mut r1) = (vec![0.0; n], vec![0.0; n]);
-        Kern::Portable.residual(&w, &p0, words, &[0.9, 0.3, 0.1], &mut r0);
-        simd.residual(&w, &p1, words, &[0.9, 0.3, 0.1], &mut r1);
-        assert_eq!(r0, r1);
-        Kern::Portable.sub_plane(&mut r0, &p0[words..2 * words], 0.25);
-        simd.sub_plane(&mut r1, &p1[words..2 * words], 0.25);
-        assert_eq!(r0, r1);
+        for p in prior.chunks_exact_mut(words) {
+            p[words - 1] &= engine::tail_mask(n);
+        }
+        for np in 0..=3 {
+            let alphas = &[0.9, 0.3, 0.1][..np];
+            let (mut o0, mut o1) = (vec![0u64; words], vec![0u64; words]);
+            let r0 = Kern::Portable.greedy_pass(&w, &prior, words, alphas, &mut o0);
+            let r1 = simd.greedy_pass(&w, &prior, words, alphas, &mut o1);
+            assert_eq!((r0, &o0), (r1, &o1), "n={n} prior={np}");
+        }
+        for bits in 1..=8 {
+            let mut alphas: Vec<f32> = (0..bits).map(|i| 1.0 / (i as f32 + 1.3)).collect();
+            alphas[bits - 1] *= 0.5;
+            let mut table = bst::CodeTable::default();
+            table.build(&alphas);
+            let (mut p0, mut p1) = (vec![0u64; bits * words], vec![!0u64; bits * words]);
+            let (mut d0, mut d1) = (vec![0.0; bits], vec![0.0; bits]);
+            Kern::Portable.bst_assign(&w, &table, &mut p0, words, &mut d0);
+            simd.bst_assign(&w, &table, &mut p1, words, &mut d1);
+            assert_eq!((&p0, &d0), (&p1, &d1), "n={n} bits={bits}");
+        }
     }
 }
 
