@@ -92,7 +92,12 @@ impl ActivationQuantizer {
     /// Errors (nothing is written then): wrong lengths → [`AmqError::LengthMismatch`]; NaN or
     /// infinity → [`AmqError::NonFinite`]; magnitude above
     /// [`MAX_ABS_INPUT`](super::MAX_ABS_INPUT) → [`AmqError::InvalidArgument`].
-    pub fn quantize_into(&mut self, x: &[f32], alphas: &mut [f32], planes: &mut [u64]) -> Result<()> {
+    pub fn quantize_into(
+        &mut self,
+        x: &[f32],
+        alphas: &mut [f32],
+        planes: &mut [u64],
+    ) -> Result<()> {
         let words = words_for(self.n);
         check_len("activation vector", self.n, x.len())?;
         check_len("alphas", self.bits, alphas.len())?;

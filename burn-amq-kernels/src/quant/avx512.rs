@@ -1,5 +1,6 @@
 //! AVX-512 versions of the [`portable`](super::portable) kernels: the same arithmetic in the
-//! same order (32 f64 partial sums, the same reduction tree), so results are bit-identical.
+//! same order (32 lanes, f32 blocks into f64 totals, the same reduction tree), so results are
+//! bit-identical.
 //!
 //! Each loop step handles 32 entries as two 16-lane halves: plane bits come straight out of
 //! compare masks (16 code bits per compare), signed sums are masked blends of `x` and `−x`
@@ -11,11 +12,63 @@
 use std::arch::x86_64::*;
 
 use super::bst::CodeTable;
-use super::portable::{LANES, reduce};
+use super::portable::{BLOCK, LANES, reduce};
 use crate::MAX_BITS;
 
-/// Four f64 registers: the 32 lane accumulators.
-type Acc = [__m512d; 4];
+/// Blocked lane sums as in the portable kernels: two f32 registers of partial sums, four f64
+/// registers of totals.
+#[derive(Clone, Copy)]
+struct Sum {
+    part: [__m512; 2],
+    total: [__m512d; 4],
+}
+
+impl Sum {
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vpopcntdq")]
+    fn new() -> Self {
+        Self {
+            part: [_mm512_setzero_ps(); 2],
+            total: [_mm512_setzero_pd(); 4],
+        }
+    }
+
+    /// Adds 16 lanes to half `h` (lanes `16h..16h+16`).
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vpopcntdq")]
+    fn add(&mut self, h: usize, v: __m512) {
+        self.part[h] = _mm512_add_ps(self.part[h], v);
+    }
+
+    /// Ends a block: widens the f32 partial sums into the f64 totals.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vpopcntdq")]
+    fn flush(&mut self) {
+        for h in 0..2 {
+            let v = self.part[h];
+            let low = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
+            let high = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(
+                _mm512_castps_pd(v),
+            )));
+            self.total[2 * h] = _mm512_add_pd(self.total[2 * h], low);
+            self.total[2 * h + 1] = _mm512_add_pd(self.total[2 * h + 1], high);
+            self.part[h] = _mm512_setzero_ps();
+        }
+    }
+
+    /// Flushes and reduces with the portable tree.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vpopcntdq")]
+    fn finish(mut self) -> f64 {
+        self.flush();
+        let mut out = [0.0f64; LANES];
+        for (i, &t) in self.total.iter().enumerate() {
+            // SAFETY: `out` holds 32 f64; the 8-lane unaligned store at `8·i ≤ 24` fits.
+            unsafe { _mm512_storeu_pd(out.as_mut_ptr().add(8 * i), t) };
+        }
+        reduce(&out)
+    }
+}
 
 /// Mask of the valid lanes of a 16-lane chunk with `rem` elements left (0 when none).
 #[inline(always)]
@@ -48,31 +101,6 @@ fn load(x: &[f32], base: usize) -> (__m512, __mmask16) {
     (v, m)
 }
 
-/// Adds the 16 f32 lanes of `v` to accumulators `acc[2h]` (lanes 0..8) and `acc[2h+1]`
-/// (lanes 8..16), for half `h` of a 32-entry step.
-#[inline]
-#[target_feature(enable = "avx512f,avx512bw,avx512vpopcntdq")]
-fn accumulate(acc: &mut Acc, h: usize, v: __m512) {
-    let low = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
-    let high = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(
-        _mm512_castps_pd(v),
-    )));
-    acc[2 * h] = _mm512_add_pd(acc[2 * h], low);
-    acc[2 * h + 1] = _mm512_add_pd(acc[2 * h + 1], high);
-}
-
-/// The portable reduction of the 32 accumulators.
-#[inline]
-#[target_feature(enable = "avx512f,avx512bw,avx512vpopcntdq")]
-fn finish(acc: &Acc) -> f64 {
-    let mut out = [0.0f64; LANES];
-    for (i, &a) in acc.iter().enumerate() {
-        // SAFETY: `out` holds 32 f64; the 8-lane unaligned store at `8·i ≤ 24` fits.
-        unsafe { _mm512_storeu_pd(out.as_mut_ptr().add(8 * i), a) };
-    }
-    reduce(&out)
-}
-
 /// `x` where `pos` is set, `−x` (sign-bit flip, as scalar negation) elsewhere.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vpopcntdq")]
@@ -95,8 +123,8 @@ pub(crate) fn greedy_pass(
 ) -> (f64, f64) {
     out.fill(0);
     let zero = _mm512_setzero_ps();
-    let mut abs: Acc = [_mm512_setzero_pd(); 4];
-    let mut dot: Acc = [_mm512_setzero_pd(); 4];
+    let mut abs = Sum::new();
+    let mut dot = Sum::new();
     let mut av = [zero; MAX_BITS];
     for (v, &a) in av.iter_mut().zip(prior) {
         *v = _mm512_set1_ps(a);
@@ -118,11 +146,15 @@ pub(crate) fn greedy_pass(
             let pos = _mm512_mask_cmp_ps_mask::<_CMP_GE_OQ>(m, r, zero);
             out[base / 64] |= u64::from(pos) << (base % 64);
             // Tail lanes hold r = 0 ∓ α: zero them, they are not entries.
-            accumulate(&mut abs, h, _mm512_maskz_mov_ps(m, _mm512_abs_ps(r)));
-            accumulate(&mut dot, h, signed(pos, x));
+            abs.add(h, _mm512_maskz_mov_ps(m, _mm512_abs_ps(r)));
+            dot.add(h, signed(pos, x));
+        }
+        if (step + LANES) % BLOCK == 0 {
+            abs.flush();
+            dot.flush();
         }
     }
-    (finish(&abs), finish(&dot))
+    (abs.finish(), dot.finish())
 }
 
 /// See [`portable::bst_assign`](super::portable::bst_assign). The midpoint of each lane's
@@ -136,7 +168,32 @@ pub(crate) fn bst_assign(
     words: usize,
     dots: &mut [f64],
 ) {
-    let k = table.bits;
+    // One instance per k, so that the plane loop unrolls and the accumulators stay in
+    // registers.
+    match table.bits {
+        1 => bst_assign_k::<1>(w, table, planes, words, dots),
+        2 => bst_assign_k::<2>(w, table, planes, words, dots),
+        3 => bst_assign_k::<3>(w, table, planes, words, dots),
+        4 => bst_assign_k::<4>(w, table, planes, words, dots),
+        5 => bst_assign_k::<5>(w, table, planes, words, dots),
+        6 => bst_assign_k::<6>(w, table, planes, words, dots),
+        7 => bst_assign_k::<7>(w, table, planes, words, dots),
+        _ => bst_assign_k::<8>(w, table, planes, words, dots),
+    }
+}
+
+/// [`bst_assign`] for `K = table.bits`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vpopcntdq")]
+fn bst_assign_k<const K: usize>(
+    w: &[f32],
+    table: &CodeTable,
+    planes: &mut [u64],
+    words: usize,
+    dots: &mut [f64],
+) {
+    debug_assert_eq!(table.bits, K);
+    let k = K;
     planes[..k * words].fill(0);
     let top = 1usize << (k - 1);
     let root = _mm512_set1_ps(table.mids[top - 1]);
@@ -149,7 +206,7 @@ pub(crate) fn bst_assign(
             _mm512_loadu_si512(table.patterns.as_ptr().cast()),
         )
     };
-    let mut acc: [Acc; MAX_BITS] = [[_mm512_setzero_pd(); 4]; MAX_BITS];
+    let mut acc = [Sum::new(); K];
     for step in (0..w.len()).step_by(LANES) {
         for h in 0..2 {
             let base = step + 16 * h;
@@ -180,14 +237,17 @@ pub(crate) fn bst_assign(
                 // array; scale 4 = size of u32.
                 unsafe { _mm512_i32gather_epi32::<4>(idx, table.patterns.as_ptr().cast()) }
             };
-            for (i, a) in acc[..k].iter_mut().enumerate() {
+            for (i, a) in acc.iter_mut().enumerate() {
                 let b = _mm512_mask_test_epi32_mask(m, pat, _mm512_set1_epi32(1 << i));
                 planes[i * words + base / 64] |= u64::from(b) << (base % 64);
-                accumulate(a, h, signed(b, x));
+                a.add(h, signed(b, x));
             }
         }
+        if (step + LANES) % BLOCK == 0 {
+            acc.iter_mut().for_each(|a| a.flush());
+        }
     }
-    for (d, a) in dots.iter_mut().zip(&acc[..k]) {
-        *d = finish(a);
+    for (d, a) in dots.iter_mut().zip(acc) {
+        *d = a.finish();
     }
 }

@@ -14,8 +14,8 @@
 //!
 //! A zero row gets `s = 0` and all planes +1.
 
-use super::uniform::{level_alphas, set_level};
 use super::engine::{set_all_ones, tail_mask};
+use super::uniform::{level_alphas, set_level};
 
 /// Balanced quantization of `w`; `order` is a reusable index buffer.
 pub(crate) fn balanced(

@@ -60,11 +60,8 @@ impl CodeTable {
             order[p] = p as u16;
         }
         // Ascending by value, ties by pattern: the deterministic order the tie rule relies on.
-        order[..len].sort_unstable_by(|&a, &b| {
-            raw[a as usize]
-                .total_cmp(&raw[b as usize])
-                .then(a.cmp(&b))
-        });
+        order[..len]
+            .sort_unstable_by(|&a, &b| raw[a as usize].total_cmp(&raw[b as usize]).then(a.cmp(&b)));
         for (t, &p) in order[..len].iter().enumerate() {
             self.values[t] = raw[p as usize];
             self.patterns[t] = u32::from(p);

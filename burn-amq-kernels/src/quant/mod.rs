@@ -135,7 +135,11 @@ pub fn quantize_rows(
 
     let threads = par.threads_for(rows.saturating_mul(n).saturating_mul(bits), rows);
     // A few tasks per thread so that a descheduled worker costs little (see `par`).
-    let tasks = if threads <= 1 { 1 } else { (threads * 4).min(rows) };
+    let tasks = if threads <= 1 {
+        1
+    } else {
+        (threads * 4).min(rows)
+    };
     let chunk = rows.div_ceil(tasks);
     // Task t owns rows [t·chunk, (t+1)·chunk) of every output, disjoint from all others.
     let out = (

@@ -1,15 +1,50 @@
 //! Portable reference kernels for the two passes every quantizer is made of.
 //!
-//! Sums run in [`LANES`] f64 accumulators (entry `j` goes to lane `j % LANES`) reduced by the
-//! fixed tree [`reduce`]. That is exactly what the SIMD kernels do, so every tier gives
-//! bit-identical α and codes. f64 keeps sums of up to 2²⁹ equal f32 values exact, which makes
-//! constant rows come out exact; 32 lanes (two AVX-512 registers of f32) give the SIMD code
-//! enough independent additions to hide their latency.
+//! Sums run in [`LANES`] lanes (entry `j` goes to lane `j % LANES`): f32 partial sums over
+//! blocks of [`BLOCK`] entries, added into f64 lane totals after each block, and reduced by
+//! the fixed tree [`reduce`]. That is exactly what the SIMD kernels do, so every tier gives
+//! bit-identical α and codes. The f32 blocks keep the hot loop free of conversions (each
+//! lane adds only 8 values in f32); the f64 totals keep long rows accurate. 32 lanes (two
+//! AVX-512 registers) give the SIMD code enough independent additions to hide latency.
 
 use super::bst::CodeTable;
 
 /// Number of partial sums.
 pub(crate) const LANES: usize = 32;
+
+/// Entries per f32 block (8 per lane) before the partial sums are added into f64.
+pub(crate) const BLOCK: usize = 8 * LANES;
+
+/// Blocked lane sums (see the module docs).
+struct Sum {
+    part: [f32; LANES],
+    total: [f64; LANES],
+}
+
+impl Sum {
+    fn new() -> Self {
+        Self {
+            part: [0.0; LANES],
+            total: [0.0; LANES],
+        }
+    }
+    #[inline]
+    fn add(&mut self, lane: usize, v: f32) {
+        self.part[lane] += v;
+    }
+    /// Ends a block.
+    #[inline]
+    fn flush(&mut self) {
+        for (t, p) in self.total.iter_mut().zip(&mut self.part) {
+            *t += f64::from(*p);
+            *p = 0.0;
+        }
+    }
+    fn finish(mut self) -> f64 {
+        self.flush();
+        reduce(&self.total)
+    }
+}
 
 /// Pairwise reduction of the lane accumulators, in a fixed order.
 #[inline]
@@ -44,8 +79,8 @@ pub(crate) fn greedy_pass(
     out: &mut [u64],
 ) -> (f64, f64) {
     out.fill(0);
-    let mut abs = [0.0f64; LANES];
-    let mut dot = [0.0f64; LANES];
+    let mut abs = Sum::new();
+    let mut dot = Sum::new();
     for (c, chunk) in w.chunks(LANES).enumerate() {
         for (l, &x) in chunk.iter().enumerate() {
             let j = c * LANES + l;
@@ -54,14 +89,18 @@ pub(crate) fn greedy_pass(
                 v -= if bit(&planes[i * words..], j) { a } else { -a };
             }
             let pos = v >= 0.0;
-            abs[l] += f64::from(v.abs());
-            dot[l] += f64::from(if pos { x } else { -x });
+            abs.add(l, v.abs());
+            dot.add(l, if pos { x } else { -x });
             if pos {
                 out[j / 64] |= 1u64 << (j % 64);
             }
         }
+        if (c + 1) % (BLOCK / LANES) == 0 {
+            abs.flush();
+            dot.flush();
+        }
     }
-    (reduce(&abs), reduce(&dot))
+    (abs.finish(), dot.finish())
 }
 
 /// Writes the nearest-code planes of `w` for `table` (the first `table.bits` planes of
@@ -75,21 +114,24 @@ pub(crate) fn bst_assign(
 ) {
     let k = table.bits;
     planes[..k * words].fill(0);
-    let mut acc = [[0.0f64; LANES]; crate::MAX_BITS];
+    let mut acc: [Sum; crate::MAX_BITS] = std::array::from_fn(|_| Sum::new());
     for (c, chunk) in w.chunks(LANES).enumerate() {
         for (l, &x) in chunk.iter().enumerate() {
             let j = c * LANES + l;
             let p = table.patterns[table.descend(x)];
             for (i, a) in acc[..k].iter_mut().enumerate() {
                 let pos = (p >> i) & 1 == 1;
-                a[l] += f64::from(if pos { x } else { -x });
+                a.add(l, if pos { x } else { -x });
                 if pos {
                     planes[i * words + j / 64] |= 1u64 << (j % 64);
                 }
             }
         }
+        if (c + 1) % (BLOCK / LANES) == 0 {
+            acc[..k].iter_mut().for_each(Sum::flush);
+        }
     }
-    for (d, a) in dots.iter_mut().zip(&acc[..k]) {
-        *d = reduce(a);
+    for (d, a) in dots.iter_mut().zip(acc) {
+        *d = a.finish();
     }
 }

@@ -10,7 +10,9 @@ use super::*;
 use crate::tier::Tier;
 
 fn gaussian(rng: &mut StdRng, n: usize) -> Vec<f32> {
-    (0..n).map(|_| rng.sample::<f32, _>(StandardNormal)).collect()
+    (0..n)
+        .map(|_| rng.sample::<f32, _>(StandardNormal))
+        .collect()
 }
 
 fn run(kern: Kern, method: Method, w: &[f32], bits: usize) -> (Vec<f32>, Vec<u64>) {
