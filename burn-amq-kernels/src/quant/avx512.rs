@@ -149,7 +149,7 @@ pub(crate) fn greedy_pass(
             abs.add(h, _mm512_maskz_mov_ps(m, _mm512_abs_ps(r)));
             dot.add(h, signed(pos, x));
         }
-        if (step + LANES) % BLOCK == 0 {
+        if (step + LANES).is_multiple_of(BLOCK) {
             abs.flush();
             dot.flush();
         }
@@ -243,7 +243,7 @@ fn bst_assign_k<const K: usize>(
                 a.add(h, signed(b, x));
             }
         }
-        if (step + LANES) % BLOCK == 0 {
+        if (step + LANES).is_multiple_of(BLOCK) {
             acc.iter_mut().for_each(|a| a.flush());
         }
     }

@@ -35,6 +35,12 @@ pub(crate) fn set_all_ones(planes: &mut [u64], words: usize, n: usize) {
     }
 }
 
+/// Finite and at most [`MAX_ABS_INPUT`] in magnitude (false for NaN).
+#[inline]
+fn supported(v: f32) -> bool {
+    v.abs() <= MAX_ABS_INPUT
+}
+
 /// Checks that every value is finite and at most [`MAX_ABS_INPUT`] in magnitude.
 ///
 /// The common all-good case is a branch-free scan that the compiler vectorises; only when it
@@ -42,10 +48,7 @@ pub(crate) fn set_all_ones(planes: &mut [u64], words: usize, n: usize) {
 pub(crate) fn check_values(what: &'static str, x: &[f32]) -> Result<()> {
     let mut bad = false;
     for chunk in x.chunks(256) {
-        // NaN fails the comparison, so it is caught too.
-        bad |= chunk
-            .iter()
-            .fold(false, |b, v| b | !(v.abs() <= MAX_ABS_INPUT));
+        bad |= chunk.iter().fold(false, |b, &v| b | !supported(v));
     }
     if !bad {
         return Ok(());
@@ -53,7 +56,7 @@ pub(crate) fn check_values(what: &'static str, x: &[f32]) -> Result<()> {
     check_finite(what, x)?;
     let index = x
         .iter()
-        .position(|v| !(v.abs() <= MAX_ABS_INPUT))
+        .position(|&v| !supported(v))
         .unwrap_or(0);
     Err(AmqError::InvalidArgument(format!(
         "{what}[{index}] = {:e} exceeds the supported magnitude {MAX_ABS_INPUT:e}",

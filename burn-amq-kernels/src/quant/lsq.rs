@@ -91,7 +91,7 @@ impl Normal {
             for m in 0..j {
                 dj -= l[j * MAX_BITS + m] * l[j * MAX_BITS + m] * d[m];
             }
-            if !(dj > tol) {
+            if dj.is_nan() || dj <= tol {
                 // In the span of the earlier planes (or NaN, which cannot happen for finite
                 // input but must not propagate): leave this plane out.
                 dropped[j] = true;

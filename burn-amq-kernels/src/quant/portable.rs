@@ -95,7 +95,7 @@ pub(crate) fn greedy_pass(
                 out[j / 64] |= 1u64 << (j % 64);
             }
         }
-        if (c + 1) % (BLOCK / LANES) == 0 {
+        if (c + 1).is_multiple_of(BLOCK / LANES) {
             abs.flush();
             dot.flush();
         }
@@ -127,7 +127,7 @@ pub(crate) fn bst_assign(
                 }
             }
         }
-        if (c + 1) % (BLOCK / LANES) == 0 {
+        if (c + 1).is_multiple_of(BLOCK / LANES) {
             acc[..k].iter_mut().for_each(Sum::flush);
         }
     }
