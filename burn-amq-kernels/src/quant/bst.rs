@@ -79,9 +79,8 @@ impl CodeTable {
         let mut idx = 0usize;
         let mut half = 1usize << (self.bits - 1);
         while half > 0 {
-            if x >= self.mids[idx + half - 1] {
-                idx += half;
-            }
+            // Branch-free: on random data each comparison is a coin flip for the predictor.
+            idx += half * usize::from(x >= self.mids[idx + half - 1]);
             half >>= 1;
         }
         idx

@@ -54,10 +54,7 @@ pub(crate) fn check_values(what: &'static str, x: &[f32]) -> Result<()> {
         return Ok(());
     }
     check_finite(what, x)?;
-    let index = x
-        .iter()
-        .position(|&v| !supported(v))
-        .unwrap_or(0);
+    let index = x.iter().position(|&v| !supported(v)).unwrap_or(0);
     Err(AmqError::InvalidArgument(format!(
         "{what}[{index}] = {:e} exceeds the supported magnitude {MAX_ABS_INPUT:e}",
         x.get(index).copied().unwrap_or(0.0)

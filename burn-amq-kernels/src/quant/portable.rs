@@ -60,11 +60,6 @@ pub(crate) fn reduce(acc: &[f64; LANES]) -> f64 {
     a[0]
 }
 
-#[inline]
-fn bit(plane: &[u64], j: usize) -> bool {
-    (plane[j / 64] >> (j % 64)) & 1 == 1
-}
-
 /// One greedy step on the fly: with `r = w − Σᵢ priorᵢ·bᵢ` (planes `0..prior.len()` of
 /// `planes`, subtracted in order), writes `out = sign(r)` (`r ≥ 0` → bit 1, so sign(0) = +1;
 /// padding 0) and returns `(Σ|r|, out·w)`.
@@ -78,24 +73,42 @@ pub(crate) fn greedy_pass(
     prior: &[f32],
     out: &mut [u64],
 ) -> (f64, f64) {
-    out.fill(0);
     let mut abs = Sum::new();
     let mut dot = Sum::new();
-    for (c, chunk) in w.chunks(LANES).enumerate() {
-        for (l, &x) in chunk.iter().enumerate() {
-            let j = c * LANES + l;
-            let mut v = x;
-            for (i, &a) in prior.iter().enumerate() {
-                v -= if bit(&planes[i * words..], j) { a } else { -a };
-            }
-            let pos = v >= 0.0;
-            abs.add(l, v.abs());
-            dot.add(l, if pos { x } else { -x });
-            if pos {
-                out[j / 64] |= 1u64 << (j % 64);
+    out.fill(0);
+    // Rounds of 32 entries (one per lane) over fixed-size arrays, so the compiler can
+    // vectorise the lane loops; a short last round goes through the same code with only its
+    // valid lanes added.
+    for (ri, round) in w.chunks(LANES).enumerate() {
+        let (wi, shift) = (ri / 2, (ri % 2) * LANES);
+        let len = round.len();
+        let mut x = [0.0f32; LANES];
+        x[..len].copy_from_slice(round);
+        let mut v = x;
+        for (i, &a) in prior.iter().enumerate() {
+            let pw = (planes[i * words + wi] >> shift) as u32;
+            for (l, r) in v.iter_mut().enumerate() {
+                *r -= if (pw >> l) & 1 == 1 { a } else { -a };
             }
         }
-        if (c + 1).is_multiple_of(BLOCK / LANES) {
+        let mut bits = 0u32;
+        if len == LANES {
+            for l in 0..LANES {
+                let pos = v[l] >= 0.0;
+                abs.part[l] += v[l].abs();
+                dot.part[l] += if pos { x[l] } else { -x[l] };
+                bits |= u32::from(pos) << l;
+            }
+        } else {
+            for l in 0..len {
+                let pos = v[l] >= 0.0;
+                abs.part[l] += v[l].abs();
+                dot.part[l] += if pos { x[l] } else { -x[l] };
+                bits |= u32::from(pos) << l;
+            }
+        }
+        out[wi] |= u64::from(bits) << shift;
+        if (ri + 1).is_multiple_of(BLOCK / LANES) {
             abs.flush();
             dot.flush();
         }
@@ -113,21 +126,21 @@ pub(crate) fn bst_assign(
     dots: &mut [f64],
 ) {
     let k = table.bits;
-    planes[..k * words].fill(0);
     let mut acc: [Sum; crate::MAX_BITS] = std::array::from_fn(|_| Sum::new());
-    for (c, chunk) in w.chunks(LANES).enumerate() {
-        for (l, &x) in chunk.iter().enumerate() {
-            let j = c * LANES + l;
+    for (wi, chunk) in w.chunks(64).enumerate() {
+        let mut out = [0u64; crate::MAX_BITS];
+        for (b, &x) in chunk.iter().enumerate() {
             let p = table.patterns[table.descend(x)];
-            for (i, a) in acc[..k].iter_mut().enumerate() {
+            for (i, (a, o)) in acc[..k].iter_mut().zip(&mut out).enumerate() {
                 let pos = (p >> i) & 1 == 1;
-                a.add(l, if pos { x } else { -x });
-                if pos {
-                    planes[i * words + j / 64] |= 1u64 << (j % 64);
-                }
+                a.add(b % LANES, if pos { x } else { -x });
+                *o |= u64::from(pos) << b;
             }
         }
-        if (c + 1).is_multiple_of(BLOCK / LANES) {
+        for (i, &o) in out[..k].iter().enumerate() {
+            planes[i * words + wi] = o;
+        }
+        if (wi + 1).is_multiple_of(BLOCK / 64) {
             acc[..k].iter_mut().for_each(Sum::flush);
         }
     }
