@@ -26,9 +26,11 @@ fn activation_quantize_into_timing() {
                     ActivationQuantizer::with_tier(n, bits, Method::alternating(), tier).unwrap();
                 let mut a = vec![0.0; bits];
                 let mut p = vec![0; bits * words_for(n)];
-                let iters = 20_000;
+                // Minimum over many short batches: the machine is shared, and the minimum is
+                // the cost without interference.
+                let iters = 500;
                 let mut best = f64::INFINITY;
-                for _ in 0..5 {
+                for _ in 0..200 {
                     let t = Instant::now();
                     for i in 0..iters {
                         q.quantize_into(&xs[i % xs.len()], &mut a, &mut p).unwrap();

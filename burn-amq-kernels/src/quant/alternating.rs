@@ -32,7 +32,7 @@ pub(crate) fn alternating(
     // always ready for the next least-squares step without another pass.
     greedy(kern, w, alphas, planes, words, &mut normal.c[..k]);
     for _ in 0..cycles {
-        normal.set_gram(n, planes, words, k);
+        normal.set_gram(kern, n, planes, words, k);
         normal.refit(n, alphas);
         // Signs and order of α only relabel the planes, which are recomputed right below.
         for a in alphas.iter_mut() {

@@ -51,6 +51,17 @@ impl Kern {
         }
     }
 
+    /// `a · b` for two ±1 planes of length `n` (see [`super::lsq::plane_dot`]).
+    #[inline]
+    pub(crate) fn plane_dot(self, n: usize, a: &[u64], b: &[u64]) -> f64 {
+        match self {
+            Kern::Portable => super::lsq::plane_dot(n, a, b),
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `Kern::Avx512` is only built by `for_tier` after run-time detection.
+            Kern::Avx512 => unsafe { super::avx512::plane_dot(n, a, b) },
+        }
+    }
+
     /// See [`portable::bst_assign`].
     #[inline]
     pub(crate) fn bst_assign(

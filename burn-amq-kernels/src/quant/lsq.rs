@@ -8,6 +8,7 @@
 //! LDLᵀ rather than Cholesky because it has no square roots: a single plane gets
 //! `α = (bᵀw)/n` exactly, which keeps constant rows exact.
 
+use super::kernel::Kern;
 use crate::MAX_BITS;
 
 /// A pivot below `DROP_TOL · n` marks a plane as (numerically) in the span of the previous
@@ -45,19 +46,33 @@ pub(crate) fn plane_dot(n: usize, a: &[u64], b: &[u64]) -> f64 {
 
 impl Normal {
     /// Fills row and column `j` of `BᵀB` from planes `0..=j` (`planes` is `[plane][word]`).
-    pub(crate) fn set_gram_column(&mut self, n: usize, planes: &[u64], words: usize, j: usize) {
+    pub(crate) fn set_gram_column(
+        &mut self,
+        kern: Kern,
+        n: usize,
+        planes: &[u64],
+        words: usize,
+        j: usize,
+    ) {
         let pj = &planes[j * words..(j + 1) * words];
         for i in 0..=j {
-            let d = plane_dot(n, &planes[i * words..(i + 1) * words], pj);
+            let d = kern.plane_dot(n, &planes[i * words..(i + 1) * words], pj);
             self.g[i * MAX_BITS + j] = d;
             self.g[j * MAX_BITS + i] = d;
         }
     }
 
     /// Fills the whole `k × k` Gram matrix.
-    pub(crate) fn set_gram(&mut self, n: usize, planes: &[u64], words: usize, k: usize) {
+    pub(crate) fn set_gram(
+        &mut self,
+        kern: Kern,
+        n: usize,
+        planes: &[u64],
+        words: usize,
+        k: usize,
+    ) {
         for j in 0..k {
-            self.set_gram_column(n, planes, words, j);
+            self.set_gram_column(kern, n, planes, words, j);
         }
     }
 

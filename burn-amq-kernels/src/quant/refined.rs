@@ -23,7 +23,7 @@ pub(crate) fn refined(
         alphas[j] = (abs_sum / n as f64) as f32;
         // Earlier planes are fixed: only the new row/column of BᵀB and entry of Bᵀw are new.
         normal.c[j] = dot;
-        normal.set_gram_column(n, planes, words, j);
+        normal.set_gram_column(kern, n, planes, words, j);
         if j > 0 {
             // (For j = 0 the one-plane least-squares fit is the greedy α itself.)
             normal.refit(n, &mut alphas[..=j]);

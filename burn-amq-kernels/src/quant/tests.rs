@@ -83,6 +83,10 @@ fn avx512_kernels_match_portable_passes() {
             let r1 = simd.greedy_pass(&w, &prior, words, alphas, &mut o1);
             assert_eq!((r0, &o0), (r1, &o1), "n={n} prior={np}");
         }
+        for i in 0..3 {
+            let (a, b) = (&prior[i * words..(i + 1) * words], &prior[..words]);
+            assert_eq!(Kern::Portable.plane_dot(n, a, b), simd.plane_dot(n, a, b));
+        }
         for bits in 1..=8 {
             let mut alphas: Vec<f32> = (0..bits).map(|i| 1.0 / (i as f32 + 1.3)).collect();
             alphas[bits - 1] *= 0.5;
