@@ -111,7 +111,8 @@ pub fn quantize(w: &[f32], bits: usize, method: Method) -> Result<Quantized> {
 /// the thread count.
 ///
 /// Errors: as [`quantize`]; `rows == 0` or `n == 0` → [`AmqError::Empty`];
-/// `w.len() != rows · n` → [`AmqError::LengthMismatch`].
+/// `w.len() != rows · n` → [`AmqError::LengthMismatch`] (or [`AmqError::ShapeMismatch`] when
+/// `rows · n` overflows).
 pub fn quantize_rows(
     w: &[f32],
     rows: usize,
@@ -124,7 +125,12 @@ pub fn quantize_rows(
     if rows == 0 || n == 0 || w.is_empty() {
         return Err(AmqError::Empty { what: "weights" });
     }
-    check_len("weights", rows * n, w.len())?;
+    let Some(total) = rows.checked_mul(n) else {
+        return Err(AmqError::ShapeMismatch(format!(
+            "{rows} rows of {n} values overflow usize"
+        )));
+    };
+    check_len("weights", total, w.len())?;
     check_values("weights", w)?;
     let words = words_for(n);
     let kern = Kern::active();
