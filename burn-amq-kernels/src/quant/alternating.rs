@@ -1,0 +1,45 @@
+//! Alternating multi-bit quantization (Xu et al. 2018, Algorithm 2).
+//!
+//! Greedy initialisation, then `T` cycles of
+//! 1. α ← least squares on the fixed planes (never worse than the current α, see
+//!    [`Normal::refit`]); signs absorbed (`|α|`) and sorted descending;
+//! 2. B ← nearest code for the fixed α, by the binary search tree of [`super::bst`].
+//!
+//! The paper's order is kept: the loop ends on a B update, so the returned α is
+//! least-squares optimal for the *previous* planes (not refitted to the returned ones), and
+//! the returned planes are the exact nearest codes for the returned α. `T = 0` is greedy.
+
+use super::bst::CodeTable;
+use super::greedy::greedy;
+use super::kernel::Kern;
+use super::lsq::Normal;
+
+/// Alternating quantization with `cycles` cycles into `alphas`/`planes`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn alternating(
+    kern: Kern,
+    w: &[f32],
+    cycles: usize,
+    alphas: &mut [f32],
+    planes: &mut [u64],
+    words: usize,
+    normal: &mut Normal,
+    table: &mut CodeTable,
+) {
+    let n = w.len();
+    let k = alphas.len();
+    // Every pass that writes planes also returns their dot products with w, so Bᵀw is
+    // always ready for the next least-squares step without another pass.
+    greedy(kern, w, alphas, planes, words, &mut normal.c[..k]);
+    for _ in 0..cycles {
+        normal.set_gram(kern, n, planes, words, k);
+        normal.refit(n, alphas);
+        // Signs and order of α only relabel the planes, which are recomputed right below.
+        for a in alphas.iter_mut() {
+            *a = a.abs();
+        }
+        alphas.sort_unstable_by(|a, b| b.total_cmp(a));
+        table.build(alphas);
+        kern.bst_assign(w, table, planes, words, &mut normal.c[..k]);
+    }
+}
