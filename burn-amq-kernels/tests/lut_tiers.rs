@@ -49,7 +49,7 @@ fn random_x(rng: &mut StdRng, batch: usize, n: usize) -> Vec<f32> {
     for b in 0..batch {
         for j in 0..n {
             let g: f32 = StandardNormal.sample(rng);
-            x.push(match b % 5 {
+            x.push(match (b + n) % 5 {
                 0 => g,
                 1 => 0.0,
                 2 => g * 10f32.powi(rng.random_range(-30..30)),
@@ -60,7 +60,7 @@ fn random_x(rng: &mut StdRng, batch: usize, n: usize) -> Vec<f32> {
                         g * 1e-3
                     }
                 }
-                _ => g * 1e-20,
+                _ => g * if j % 2 == 0 { 1e-20 } else { 1e-41 }, // subnormal
             });
         }
     }
@@ -100,9 +100,13 @@ fn check_case(rng: &mut StdRng, rows: usize, n: usize, bits: usize, batch: usize
             "rows {rows} n {n} bits {bits} batch {batch} out {i}: lut {o} exact {e} bound {bd}"
         );
     }
+    let base_tables = scratch.tables().to_vec();
+    let base_scales = scratch.scales().to_vec();
     for tier in Tier::available() {
         let mut out = vec![f32::NAN; batch * rows];
         lut_matmul_with(tier, &w, &x, batch, &mut out, &mut scratch, Par::Seq).unwrap();
+        assert!(scratch.tables() == base_tables, "{tier}: tables differ");
+        assert_eq!(scratch.scales(), base_scales, "{tier}: scales differ");
         for (i, (o, b)) in out.iter().zip(&base).enumerate() {
             assert_eq!(
                 o.to_bits(),

@@ -38,7 +38,7 @@ pub(crate) fn kernels(tier: Tier) -> Result<Kernels> {
     Ok(match tier {
         #[cfg(target_arch = "x86_64")]
         Tier::Avx512 => Kernels {
-            build: tables::build_avx512,
+            build: super::x86_avx512::build_tables,
             block: super::x86_avx512::block_kernel,
         },
         #[cfg(target_arch = "x86_64")]

@@ -20,7 +20,7 @@ pub const BIAS: i32 = 64;
 
 /// `1.5 · 2²³`: adding and subtracting it rounds an f32 of magnitude < 2²² to the nearest
 /// integer, ties to even, with two plain additions (baseline x86-64 has no `roundps`).
-const MAGIC: f32 = 12_582_912.0;
+pub(crate) const MAGIC: f32 = 12_582_912.0;
 
 /// Reusable buffers for [`lut_matmul`](super::lut_matmul): the tables and their scales.
 ///
@@ -61,17 +61,23 @@ impl LutScratch {
 
 /// Scale statistics of one activation vector: `(max over groups of Σ|x|, Σ|x|)`, both in f64
 /// (f64 cannot overflow on sums of f32 magnitudes, and a non-finite input makes the total
-/// non-finite).
+/// non-finite). Each group sum is `(|x₀| + |x₁|) + (|x₂| + |x₃|)` (zeros past `n`), the
+/// association the SIMD builders use too, so every tier finds the same `max`.
 pub(crate) fn vector_stats(x: &[f32]) -> (f64, f64) {
     let mut max = 0.0f64;
     let mut total = 0.0f64;
     let mut chunks = x.chunks_exact(4);
+    let group = |c: [f32; 4]| {
+        (c[0].abs() as f64 + c[1].abs() as f64) + (c[2].abs() as f64 + c[3].abs() as f64)
+    };
     for c in &mut chunks {
-        let s = (c[0].abs() as f64 + c[1].abs() as f64) + (c[2].abs() as f64 + c[3].abs() as f64);
+        let s = group([c[0], c[1], c[2], c[3]]);
         max = max.max(s);
         total += s;
     }
-    let s: f64 = chunks.remainder().iter().map(|v| v.abs() as f64).sum();
+    let mut c = [0.0f32; 4];
+    c[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+    let s = group(c);
     max = max.max(s);
     total += s;
     (max, total)
@@ -138,15 +144,27 @@ fn build_body(x: &[f32], inv: f64, out: &mut [u8]) {
     }
 }
 
-/// A table builder for one vector: `(x, ι, out)`.
-pub(crate) type BuildFn = unsafe fn(&[f32], f64, &mut [u8]);
+/// A table builder for one vector: fills `out` and returns `(s, finite)`, the step of the
+/// table and whether `x` was finite (when it is not, `out` is unspecified).
+pub(crate) type BuildFn = unsafe fn(&[f32], &mut [u8]) -> (f64, bool);
 
 /// Portable builder.
 ///
 /// # Safety
 /// None required (`unsafe` only to share the [`BuildFn`] type).
-pub(crate) unsafe fn build_portable(x: &[f32], inv: f64, out: &mut [u8]) {
-    build_body(x, inv, out)
+pub(crate) unsafe fn build_portable(x: &[f32], out: &mut [u8]) -> (f64, bool) {
+    build_generic(x, out)
+}
+
+#[inline(always)]
+fn build_generic(x: &[f32], out: &mut [u8]) -> (f64, bool) {
+    let (max, total) = vector_stats(x);
+    if !total.is_finite() {
+        return (0.0, false);
+    }
+    let (inv, s) = scale_for(max);
+    build_body(x, inv, out);
+    (s, true)
 }
 
 /// The same body compiled for AVX2 (wider vectors, identical results).
@@ -155,18 +173,8 @@ pub(crate) unsafe fn build_portable(x: &[f32], inv: f64, out: &mut [u8]) {
 /// The CPU must support AVX2 and FMA.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-pub(crate) unsafe fn build_avx2(x: &[f32], inv: f64, out: &mut [u8]) {
-    build_body(x, inv, out)
-}
-
-/// The same body compiled for AVX-512 (one group's 16 entries per zmm, identical results).
-///
-/// # Safety
-/// The CPU must support AVX-512F and AVX-512BW.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512bw")]
-pub(crate) unsafe fn build_avx512(x: &[f32], inv: f64, out: &mut [u8]) {
-    build_body(x, inv, out)
+pub(crate) unsafe fn build_avx2(x: &[f32], out: &mut [u8]) -> (f64, bool) {
+    build_generic(x, out)
 }
 
 /// Fills `scratch` with the tables of every vector of `x` (`batch · n`, validated by the caller)
@@ -185,17 +193,15 @@ pub(crate) fn build_all(
     scratch.scales.resize(batch, 0.0);
     for b in 0..batch {
         let xb = &x[b * n..(b + 1) * n];
-        let (max, total) = vector_stats(xb);
-        if !total.is_finite() {
+        // SAFETY: `build` comes from the dispatch table of an available tier, which only hands
+        // out builders whose target features were detected at run time.
+        let (s, finite) = unsafe { build(xb, &mut scratch.tables[b * per..(b + 1) * per]) };
+        if !finite {
             // The f64 total of finite f32 magnitudes cannot overflow, so some value is not finite.
             check_finite("x", x)?;
             return Err(AmqError::InvalidArgument("x: non-finite sum".into()));
         }
-        let (inv, s) = scale_for(max);
         scratch.scales[b] = s;
-        // SAFETY: `build` comes from the dispatch table of an available tier, which only hands
-        // out builders whose target features were detected at run time.
-        unsafe { build(xb, inv, &mut scratch.tables[b * per..(b + 1) * per]) };
     }
     Ok(())
 }
