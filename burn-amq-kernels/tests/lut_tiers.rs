@@ -152,8 +152,9 @@ fn every_bit_width_on_every_tier() {
 
 #[test]
 fn long_rows_cross_the_accumulator_flush() {
-    // 128 and 64 k-steps are the AVX-512 / NEON flush points; 4100 columns = 129 k-steps, and
-    // all-+1 weights on all-positive x drive every entry to the maximum (worst case for u16).
+    // The u16 accumulators are flushed every 256 units (2048 columns); 4100 columns = 513
+    // units, and all-+1 weights on all-positive x drive every entry to the maximum (the worst
+    // case for the u16 sums).
     let mut rng = StdRng::seed_from_u64(3);
     check_case(&mut rng, 17, 4100, 2, 1);
     let n = 8200;
@@ -309,8 +310,8 @@ fn layout_sizes() {
     assert_eq!((w.rows(), w.n(), w.bits()), (33, 65, 3));
     assert_eq!(w.packed_bytes(), p.packed_bytes());
     assert_eq!(w.packed_bytes(), 33 * 3 * 2 * 8 + 33 * 3 * 4);
-    // 3 blocks × 3 planes × 3 k-steps × 64 bytes + α.
-    assert_eq!(w.layout_bytes(), 3 * 3 * 3 * 64 + 33 * 3 * 4);
+    // 1 block × 3 planes × 9 units × 64 bytes + α.
+    assert_eq!(w.layout_bytes(), 3 * 9 * 64 + 33 * 3 * 4);
 }
 
 /// Greedy 2-or-more-bit binary coding of a row (test helper; the crate's quantizers live

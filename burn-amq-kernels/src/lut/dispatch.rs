@@ -39,7 +39,12 @@ pub(crate) fn kernels(tier: Tier) -> Result<Kernels> {
         #[cfg(target_arch = "x86_64")]
         Tier::Avx512 => Kernels {
             build: super::x86_avx512::build_tables,
-            block: super::x86_avx512::block_kernel,
+            // The tier guarantees AVX-512F/BW; `vpermb` (VBMI) is probed here on top.
+            block: if super::x86_avx512::has_vbmi() {
+                super::x86_avx512::block_kernel_vbmi
+            } else {
+                super::x86_avx512::block_kernel
+            },
         },
         #[cfg(target_arch = "x86_64")]
         Tier::Avx2 => Kernels {

@@ -1,34 +1,36 @@
 //! The weight layout the lookup kernels read.
 //!
-//! Rows are grouped in *blocks* of [`BLOCK_ROWS`] = 16 and columns in *groups* of 4; eight
-//! groups (32 columns) form a *k-step*. For each block, plane and k-step there is one 64-byte
-//! unit, laid out as four 16-byte lanes (the lane width of `vpshufb` / `tbl`):
+//! Rows are grouped in *blocks* of [`BLOCK_ROWS`] = 64 and columns in *groups* of 4. For each
+//! block, plane and pair of groups `(2u, 2u + 1)` there is one 64-byte *unit*, one byte per
+//! row:
 //!
 //! ```text
-//! byte [lane L][row b] = nibble(row b, group 8k + L) | nibble(row b, group 8k + 4 + L) << 4
+//! unit[u] byte b = nibble(row b, group 2u) | nibble(row b, group 2u + 1) << 4
 //! ```
 //!
-//! so one 16-byte lane holds 16 rows × 2 groups, and every lane of a lookup register uses one
-//! table: lane `L` of the "low" table register is group `8k + L`, of the "high" one group
-//! `8k + 4 + L`. Since the tables are stored `[group][16]`, those registers are plain 64-byte
-//! loads at `128·k` and `128·k + 64`. The AVX2 tier reads each unit as two 32-byte halves and
-//! NEON as four 16-byte lanes, so every tier shares one layout (and one test oracle).
+//! A whole unit looks up one table per nibble, so a kernel broadcasts the 16-byte table of
+//! group `2u` (low nibbles) and of group `2u + 1` (high nibbles) to every lane: `vpshufb`
+//! (AVX2, AVX-512BW) or `tbl` (NEON) per 16-byte lane, or `vpermb` (AVX-512 VBMI) on the whole
+//! register. `vpermb` uses six index bits, and the table is the same in all four 16-byte
+//! quarters, so the two bits above the nibble do not matter: the nibble masks disappear.
+//! One layout serves every tier (and one test oracle).
 //!
 //! A nibble holds the signs of 4 consecutive columns: bit `t` is column `4g + t` (1 = +1), the
-//! crate's bit convention. Units are ordered `[block][plane][k-step]` so that a kernel walking
-//! one plane reads contiguous memory. Rows past `rows` and columns past `n` are zero nibbles;
-//! their tables entries are zero, so neither contributes (whatever the source padding bits were).
+//! crate's bit convention. Units are ordered `[block][plane][unit]` so that a kernel walking
+//! one plane reads contiguous memory. Rows past `rows` and columns past `n` are zero nibbles,
+//! and the tables of columns past `n` are zero, so neither contributes (whatever the source
+//! padding bits were).
 
 use crate::pack::{BitPlanes, BitPlanesRef};
 
-/// Rows per block (bytes per 16-byte lookup lane).
-pub const BLOCK_ROWS: usize = 16;
+/// Rows per block (one byte per row in a unit).
+pub const BLOCK_ROWS: usize = 64;
 /// Columns per lookup group (bits in one table index).
 pub const GROUP: usize = 4;
-/// Columns per k-step (eight groups, two per byte, four lanes).
-pub const KSTEP_COLS: usize = 32;
-/// Bytes per `[block][plane][k-step]` unit.
-pub const UNIT_BYTES: usize = 64;
+/// Columns per unit (two groups, one per nibble).
+pub const UNIT_COLS: usize = 8;
+/// Bytes per `[block][plane][unit]` unit.
+pub const UNIT_BYTES: usize = BLOCK_ROWS;
 
 /// Binary-coded weights repacked for the lookup-table kernels (see the [module docs](self)).
 #[derive(Debug, Clone, PartialEq)]
@@ -36,9 +38,9 @@ pub struct LutWeights {
     rows: usize,
     n: usize,
     bits: usize,
-    ksteps: usize,
+    units: usize,
     blocks: usize,
-    /// `[block][plane][k-step][64]` nibble pairs.
+    /// `[block][plane][unit][64]` nibble pairs.
     data: Vec<u8>,
     /// `[row][plane]`, as in [`BitPlanes`].
     alphas: Vec<f32>,
@@ -48,15 +50,15 @@ impl LutWeights {
     /// Repacks row-major bit planes (one pass over the planes; meant for load time).
     pub fn from_planes(p: BitPlanesRef<'_>) -> Self {
         let (rows, n, bits) = (p.rows(), p.n(), p.bits());
-        let ksteps = n.div_ceil(KSTEP_COLS);
+        let units = n.div_ceil(UNIT_COLS);
         let blocks = rows.div_ceil(BLOCK_ROWS);
         let groups = n.div_ceil(GROUP);
-        let mut data = vec![0u8; blocks * bits * ksteps * UNIT_BYTES];
+        let mut data = vec![0u8; blocks * bits * units * UNIT_BYTES];
         for r in 0..rows {
             let (block, b) = (r / BLOCK_ROWS, r % BLOCK_ROWS);
             for i in 0..bits {
                 let plane = p.plane(r, i);
-                let unit0 = (block * bits + i) * ksteps;
+                let unit0 = (block * bits + i) * units;
                 for g in 0..groups {
                     // Columns past n are masked off here: the layout's padding is always zero.
                     let mut nib = (plane[g / 16] >> ((g % 16) * 4)) & 0xF;
@@ -64,10 +66,8 @@ impl LutWeights {
                     if valid < GROUP {
                         nib &= (1 << valid) - 1;
                     }
-                    let (k, within) = (g / 8, g % 8);
-                    let (lane, high) = (within % 4, within / 4);
-                    let at = (unit0 + k) * UNIT_BYTES + lane * BLOCK_ROWS + b;
-                    data[at] |= (nib as u8) << (4 * high);
+                    let at = (unit0 + g / 2) * UNIT_BYTES + b;
+                    data[at] |= (nib as u8) << (4 * (g % 2));
                 }
             }
         }
@@ -75,7 +75,7 @@ impl LutWeights {
             rows,
             n,
             bits,
-            ksteps,
+            units,
             blocks,
             data,
             alphas: p.alphas().to_vec(),
@@ -99,7 +99,7 @@ impl LutWeights {
     pub fn packed_bytes(&self) -> usize {
         self.rows * self.bits * self.n.div_ceil(64) * 8 + self.rows * self.bits * 4
     }
-    /// Bytes actually held (nibble units, rows padded to 16 and columns to 32, plus α).
+    /// Bytes actually held (nibble units, rows padded to 64 and columns to 8, plus α).
     pub fn layout_bytes(&self) -> usize {
         self.data.len() + self.alphas.len() * 4
     }
@@ -108,19 +108,20 @@ impl LutWeights {
         &self.alphas
     }
 
-    pub(crate) fn ksteps(&self) -> usize {
-        self.ksteps
+    /// Units per plane, `ceil(n / 8)`.
+    pub(crate) fn units(&self) -> usize {
+        self.units
     }
     pub(crate) fn blocks(&self) -> usize {
         self.blocks
     }
-    /// Number of table groups per activation vector, padding included (`8 · ksteps`).
+    /// Number of table groups per activation vector, padding included (`2 · units`).
     pub(crate) fn padded_groups(&self) -> usize {
-        self.ksteps * 8
+        self.units * 2
     }
-    /// The units of one block and plane: `ksteps · 64` bytes.
+    /// The units of one block and plane: `units · 64` bytes.
     pub(crate) fn plane_units(&self, block: usize, plane: usize) -> &[u8] {
-        let len = self.ksteps * UNIT_BYTES;
+        let len = self.units * UNIT_BYTES;
         let start = (block * self.bits + plane) * len;
         &self.data[start..start + len]
     }

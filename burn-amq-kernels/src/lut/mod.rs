@@ -10,8 +10,8 @@
 //! signed partial sums `Σₜ ±xₜ` are precomputed once per call ([`tables`]), quantized to
 //! integers `q ∈ [−63, 63]` with one step `s` per vector. A weight row's 4 bits of one plane
 //! in one group are then a 4-bit index into that table, so a plane's dot product is a sum of
-//! table lookups: `Qᵢ[r] = Σ_g q_g(idx_{r,i,g})`. The SIMD tiers do 64 lookups per `vpshufb`
-//! zmm (16 rows × 4 groups, see [`layout`]), accumulate in integers, and the result is
+//! table lookups: `Qᵢ[r] = Σ_g q_g(idx_{r,i,g})`. The SIMD tiers do 64 lookups per zmm
+//! `vpermb` / `vpshufb` (64 rows × 1 group, see [`layout`]), accumulate in integers, and the result is
 //! combined once per row as `out = s · Σᵢ αᵢ Qᵢ` (f64, rounded to f32 at the end).
 //!
 //! Every tier builds bit-identical tables and computes the same integer sums `Qᵢ`; the
@@ -21,10 +21,10 @@
 //! ## Why int8 tables with |q| ≤ 63
 //!
 //! Two biased entries (`q + 64 ∈ 1..=127`) add in one unsigned byte, so a 64-byte load of
-//! nibble pairs costs 2 lookups + 1 byte add + a 2-op even/odd widening into u16 (about 10
-//! zmm operations per 128 lookups). Full int8 (±127) would need the widening before the add
-//! (≈ 13 operations, +30 %) for half the step; int16 tables need two byte lookups per entry
-//! (≈ 2× the time) for 2⁸ × less error. Measured relative RMS error of the chosen tables on
+//! nibble pairs costs 1 shift + 2 lookups + 1 byte add + a 3-op widening into u16 (7 zmm
+//! operations per 128 lookups with `vpermb`, see [`layout`]). Full int8 (±127) would need
+//! the widening before the add (10 operations, +40 %) for half the step; int16 tables need
+//! two byte lookups per entry (≈ 2× the time) for 2⁸ × less error. Measured relative RMS error of the chosen tables on
 //! N(0, 1) data is ≈ 0.5 % (4096 × 1024, 2-bit; see the `lut_accuracy` test and the timing
 //! report), well under the error of 2–3-bit weight quantization itself, so the cheaper
 //! tables win; the int8-±127 and int16 errors quoted in the report are simulated by the
@@ -139,8 +139,8 @@ fn run_with(
     tables::build_all(k.build, x, batch, n, pg, scratch)?;
 
     let blocks = w.blocks();
-    // Work in "64-bit word operations": one zmm lookup step handles 16 rows × 32 columns.
-    let work = (blocks * bits * w.ksteps() * batch).saturating_mul(8);
+    // Work in "64-bit word operations": one unit is 64 rows × 8 columns of one plane.
+    let work = (blocks * bits * w.units() * batch).saturating_mul(8);
     let threads = par.threads_for(work, blocks);
     let n_tasks = if threads > 1 {
         (threads * 2).min(blocks)
@@ -162,7 +162,7 @@ fn run_with(
                 let tab = &tables_all[b * pg * 16..(b + 1) * pg * 16];
                 // SAFETY: `k.block` comes from `dispatch::kernels`, which only returns kernels
                 // of a tier whose CPU features were detected at run time. `tab` holds
-                // 16·8·ksteps = 128·ksteps bytes and `raw` 16·MAX_BITS ≥ 16·bits values.
+                // 16·2·units = 32·units bytes and `raw` 64·MAX_BITS ≥ 64·bits values.
                 unsafe { (k.block)(w, block, tab, &mut raw) };
                 let s = scales[b];
                 for rr in 0..rows_here {

@@ -1,85 +1,139 @@
-//! AVX-512BW kernel: one `vpshufb` zmm performs 64 lookups (16 rows × 4 groups).
+//! AVX-512 kernels (64 rows × 2 groups per 64-byte unit, see [`super::layout`]).
 //!
-//! Per k-step and plane: one 64-byte load of nibble pairs, two nibble extractions, two
-//! lookups (low-nibble groups `8k..8k+3`, high-nibble groups `8k+4..8k+7`), one byte add
-//! (two biased entries ≤ 127 each fit a byte), then an even/odd byte split into two u16
-//! accumulators (`vpandq` / `vpsrlw`) that keeps the 16 rows of each lane apart. The u16
-//! accumulators take at most 254 per k-step, so they are flushed into i32 every
-//! [`CHUNK`] k-steps (128 · 254 = 32 512 < 2¹⁵).
+//! Per unit and plane: one 64-byte load of nibble pairs, two lookups (128 table entries) and
+//! one byte add (two biased entries ≤ 127 each fit a byte), then a 3-op widening into two
+//! u16 accumulators: `all += s` (as u16 lanes: even row + 256 · odd row) and
+//! `odd += s >> 8`; the even-row sums are recovered at the flush as `all − (odd << 8)`
+//! (mod 2¹⁶, exact while they stay below 2¹⁶). Each accumulator gains at most 254 per unit,
+//! so they are flushed into i32 every [`CHUNK`] = 256 units (256 · 254 = 65 024 < 2¹⁶).
+//!
+//! - With AVX-512 VBMI, the lookups are `vpermb` on a table broadcast to all four lanes: it
+//!   reads 6 index bits, so neither nibble needs masking (7 vector ops per 128 lookups).
+//! - Without it (AVX-512BW only), `vpshufb` needs the nibbles masked to 4 bits and bit 7
+//!   clear (9 ops).
 
 use std::arch::x86_64::*;
 
 use super::layout::{BLOCK_ROWS, LutWeights, UNIT_BYTES};
 
-/// k-steps between two flushes of the u16 accumulators.
-const CHUNK: usize = 128;
+/// Units between two flushes of the u16 accumulators.
+const CHUNK: usize = 256;
 
-/// Same contract and result as [`super::portable::block_kernel`], bit for bit.
+/// Whether this CPU has AVX-512 VBMI (`vpermb`); checked once by the dispatcher.
+pub(crate) fn has_vbmi() -> bool {
+    std::arch::is_x86_feature_detected!("avx512vbmi")
+}
+
+/// Same contract and result as [`super::portable::block_kernel`], bit for bit (`vpermb`).
 ///
 /// # Safety
-/// The CPU must support AVX-512F and AVX-512BW. Panics if `tables` is shorter than
-/// `128 · ksteps` or `raw` than `16 · bits`.
-#[target_feature(enable = "avx512f,avx512bw")]
-pub(crate) unsafe fn block_kernel(w: &LutWeights, block: usize, tables: &[u8], raw: &mut [i32]) {
-    let ks = w.ksteps();
-    let tables = &tables[..ks * 2 * UNIT_BYTES];
-    let m0f = _mm512_set1_epi8(0x0f);
-    let mff = _mm512_set1_epi16(0x00ff);
+/// The CPU must support AVX-512F, AVX-512BW and AVX-512 VBMI. Panics if `tables` is shorter
+/// than `32 · units` or `raw` than `64 · bits`.
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+pub(crate) unsafe fn block_kernel_vbmi(
+    w: &LutWeights,
+    block: usize,
+    tables: &[u8],
+    raw: &mut [i32],
+) {
+    let nu = w.units();
+    let tables = &tables[..nu * 32];
     for (i, acc) in raw.chunks_exact_mut(BLOCK_ROWS).take(w.bits()).enumerate() {
         acc.fill(0);
         let units = w.plane_units(block, i);
-        debug_assert_eq!(units.len(), ks * UNIT_BYTES);
-        let mut k0 = 0;
-        while k0 < ks {
-            let k1 = (k0 + CHUNK).min(ks);
-            let mut ev = _mm512_setzero_si512();
-            let mut od = _mm512_setzero_si512();
-            for k in k0..k1 {
-                // SAFETY: k < ks, `units` holds ks·64 bytes and `tables` ks·128 bytes (sliced
-                // above), so all three 64-byte unaligned loads are in bounds.
+        debug_assert_eq!(units.len(), nu * UNIT_BYTES);
+        let mut u0 = 0;
+        while u0 < nu {
+            let u1 = (u0 + CHUNK).min(nu);
+            let mut all = _mm512_setzero_si512();
+            let mut odd = _mm512_setzero_si512();
+            for u in u0..u1 {
+                // SAFETY: u < nu, `units` holds nu·64 bytes and `tables` nu·32 bytes (sliced
+                // above), so the 64-byte and both 16-byte unaligned loads are in bounds.
                 let (v, tlo, thi) = unsafe {
+                    let t = tables.as_ptr().add(u * 32);
                     (
-                        _mm512_loadu_si512(units.as_ptr().add(k * UNIT_BYTES).cast()),
-                        _mm512_loadu_si512(tables.as_ptr().add(k * 2 * UNIT_BYTES).cast()),
-                        _mm512_loadu_si512(
-                            tables.as_ptr().add(k * 2 * UNIT_BYTES + UNIT_BYTES).cast(),
-                        ),
+                        _mm512_loadu_si512(units.as_ptr().add(u * UNIT_BYTES).cast()),
+                        _mm512_broadcast_i32x4(_mm_loadu_si128(t.cast())),
+                        _mm512_broadcast_i32x4(_mm_loadu_si128(t.add(16).cast())),
+                    )
+                };
+                // vpermb reads index bits 0-5; bits 4-5 pick one of four identical copies.
+                let s = _mm512_add_epi8(
+                    _mm512_permutexvar_epi8(v, tlo),
+                    _mm512_permutexvar_epi8(_mm512_srli_epi16::<4>(v), thi),
+                );
+                all = _mm512_add_epi16(all, s);
+                odd = _mm512_add_epi16(odd, _mm512_srli_epi16::<8>(s));
+            }
+            flush(all, odd, acc);
+            u0 = u1;
+        }
+    }
+}
+
+/// Same contract and result as [`super::portable::block_kernel`], bit for bit (`vpshufb`).
+///
+/// # Safety
+/// The CPU must support AVX-512F and AVX-512BW. Panics if `tables` is shorter than
+/// `32 · units` or `raw` than `64 · bits`.
+#[target_feature(enable = "avx512f,avx512bw")]
+pub(crate) unsafe fn block_kernel(w: &LutWeights, block: usize, tables: &[u8], raw: &mut [i32]) {
+    let nu = w.units();
+    let tables = &tables[..nu * 32];
+    let m0f = _mm512_set1_epi8(0x0f);
+    for (i, acc) in raw.chunks_exact_mut(BLOCK_ROWS).take(w.bits()).enumerate() {
+        acc.fill(0);
+        let units = w.plane_units(block, i);
+        debug_assert_eq!(units.len(), nu * UNIT_BYTES);
+        let mut u0 = 0;
+        while u0 < nu {
+            let u1 = (u0 + CHUNK).min(nu);
+            let mut all = _mm512_setzero_si512();
+            let mut odd = _mm512_setzero_si512();
+            for u in u0..u1 {
+                // SAFETY: as in `block_kernel_vbmi`: u < nu, all loads inside the slices.
+                let (v, tlo, thi) = unsafe {
+                    let t = tables.as_ptr().add(u * 32);
+                    (
+                        _mm512_loadu_si512(units.as_ptr().add(u * UNIT_BYTES).cast()),
+                        _mm512_broadcast_i32x4(_mm_loadu_si128(t.cast())),
+                        _mm512_broadcast_i32x4(_mm_loadu_si128(t.add(16).cast())),
                     )
                 };
                 let lo = _mm512_and_si512(v, m0f);
                 let hi = _mm512_and_si512(_mm512_srli_epi16::<4>(v), m0f);
                 let s = _mm512_add_epi8(_mm512_shuffle_epi8(tlo, lo), _mm512_shuffle_epi8(thi, hi));
-                ev = _mm512_add_epi16(ev, _mm512_and_si512(s, mff));
-                od = _mm512_add_epi16(od, _mm512_srli_epi16::<8>(s));
+                all = _mm512_add_epi16(all, s);
+                odd = _mm512_add_epi16(odd, _mm512_srli_epi16::<8>(s));
             }
-            flush(ev, od, acc);
-            k0 = k1;
+            flush(all, odd, acc);
+            u0 = u1;
         }
     }
 }
 
-/// Adds the 4 lanes of the even-row and odd-row u16 accumulators into `acc[16]` (i32).
+/// Splits the accumulators into even- and odd-row u16 sums and adds them into `acc[64]`.
 #[target_feature(enable = "avx512f,avx512bw")]
-fn flush(ev: __m512i, od: __m512i, acc: &mut [i32]) {
-    // Lane sums: i32 element j of the result is row 2j (even) or 2j + 1 (odd).
-    let lanes = |v: __m512i| {
-        let a = _mm512_cvtepu16_epi32(_mm512_castsi512_si256(v));
-        let b = _mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64::<1>(v));
-        let s = _mm512_add_epi32(a, b);
-        _mm256_add_epi32(_mm512_castsi512_si256(s), _mm512_extracti64x4_epi64::<1>(s))
-    };
-    let (e, o) = (lanes(ev), lanes(od));
-    // Interleave even and odd rows back into row order 0..15.
-    let lo = _mm256_unpacklo_epi32(e, o); // rows 0-3 | 8-11
-    let hi = _mm256_unpackhi_epi32(e, o); // rows 4-7 | 12-15
-    let r0 = _mm256_permute2x128_si256::<0x20>(lo, hi);
-    let r1 = _mm256_permute2x128_si256::<0x31>(lo, hi);
-    let acc: &mut [i32; 16] = (&mut acc[..16]).try_into().expect("16 rows");
-    // SAFETY: `acc` is 16 i32 = two 32-byte unaligned loads and stores, in bounds.
+fn flush(all: __m512i, odd: __m512i, acc: &mut [i32]) {
+    let even = _mm512_sub_epi16(all, _mm512_slli_epi16::<8>(odd));
+    // Within each 128-bit lane L, unpack{lo,hi} interleave even/odd back into rows
+    // 16L..16L+7 and 16L+8..16L+15.
+    let lo = _mm512_unpacklo_epi16(even, odd);
+    let hi = _mm512_unpackhi_epi16(even, odd);
+    let mut l = [0u16; 32];
+    let mut h = [0u16; 32];
+    // SAFETY: `l` and `h` are 64 bytes each: one unaligned 64-byte store each.
     unsafe {
-        let p = acc.as_mut_ptr().cast::<__m256i>();
-        _mm256_storeu_si256(p, _mm256_add_epi32(_mm256_loadu_si256(p), r0));
-        _mm256_storeu_si256(p.add(1), _mm256_add_epi32(_mm256_loadu_si256(p.add(1)), r1));
+        _mm512_storeu_si512(l.as_mut_ptr().cast(), lo);
+        _mm512_storeu_si512(h.as_mut_ptr().cast(), hi);
+    }
+    let acc: &mut [i32; 64] = (&mut acc[..64]).try_into().expect("64 rows");
+    for lane in 0..4 {
+        for t in 0..8 {
+            acc[16 * lane + t] += l[8 * lane + t] as i32;
+            acc[16 * lane + 8 + t] += h[8 * lane + t] as i32;
+        }
     }
 }
 
@@ -176,4 +230,65 @@ pub(crate) unsafe fn build_tables(x: &[f32], out: &mut [u8]) -> (f64, bool) {
     }
     out[groups * 16..].fill(BIAS as u8);
     (s, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{dispatch, portable, tables};
+    use super::*;
+    use crate::{BitPlanes, words_for};
+
+    /// Both AVX-512 kernels (the dispatcher only ever picks one on a given CPU) against the
+    /// portable one, on shapes that cross the flush and leave partial blocks.
+    #[test]
+    fn vpshufb_and_vpermb_kernels_match_portable() {
+        let tier = crate::Tier::Avx512;
+        if !tier.is_available() {
+            return;
+        }
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for &(rows, n, bits) in &[(70, 2100, 2), (5, 13, 3), (64, 64, 8)] {
+            let words = words_for(n);
+            let mut planes: Vec<u64> = (0..rows * bits * words).map(|_| next()).collect();
+            if n % 64 != 0 {
+                for (i, w) in planes.iter_mut().enumerate() {
+                    if i % words == words - 1 {
+                        *w &= (1u64 << (n % 64)) - 1;
+                    }
+                }
+            }
+            let alphas = vec![1.0; rows * bits];
+            let p = BitPlanes::from_parts(rows, n, bits, alphas, planes).unwrap();
+            let w = LutWeights::from(&p);
+            let x: Vec<f32> = (0..n)
+                .map(|_| (next() % 2001) as f32 / 1000.0 - 1.0)
+                .collect();
+            let mut s = tables::LutScratch::new();
+            let k = dispatch::kernels(tier).unwrap();
+            tables::build_all(k.build, &x, 1, n, w.padded_groups(), &mut s).unwrap();
+            for block in 0..w.blocks() {
+                let mut want = [0i32; 64 * 8];
+                let mut got = [1i32; 64 * 8];
+                // SAFETY: the portable kernel has no requirements; the AVX-512BW one needs the
+                // features `tier.is_available()` confirmed above.
+                unsafe {
+                    portable::block_kernel(&w, block, &s.tables, &mut want);
+                    block_kernel(&w, block, &s.tables, &mut got);
+                }
+                assert_eq!(want[..64 * bits], got[..64 * bits], "vpshufb {rows}x{n}");
+                if has_vbmi() {
+                    let mut got = [2i32; 64 * 8];
+                    // SAFETY: VBMI was detected just above.
+                    unsafe { block_kernel_vbmi(&w, block, &s.tables, &mut got) };
+                    assert_eq!(want[..64 * bits], got[..64 * bits], "vpermb {rows}x{n}");
+                }
+            }
+        }
+    }
 }
