@@ -310,8 +310,8 @@ fn layout_sizes() {
     assert_eq!((w.rows(), w.n(), w.bits()), (33, 65, 3));
     assert_eq!(w.packed_bytes(), p.packed_bytes());
     assert_eq!(w.packed_bytes(), 33 * 3 * 2 * 8 + 33 * 3 * 4);
-    // 1 block × 3 planes × 9 units × 64 bytes + α.
-    assert_eq!(w.layout_bytes(), 3 * 9 * 64 + 33 * 3 * 4);
+    // 1 block × 3 planes × 9 units × 64 bytes + α + α transposed (64 rows × 3 planes).
+    assert_eq!(w.layout_bytes(), 3 * 9 * 64 + 33 * 3 * 4 + 64 * 3 * 4);
 }
 
 /// Greedy 2-or-more-bit binary coding of a row (test helper; the crate's quantizers live

@@ -4,6 +4,7 @@
 use std::sync::OnceLock;
 
 use super::layout::LutWeights;
+use super::portable::CombineFn;
 use super::tables::{self, BuildFn};
 use crate::error::Result;
 use crate::tier::Tier;
@@ -19,12 +20,15 @@ pub(crate) struct Kernels {
     pub(crate) build: BuildFn,
     /// Block kernel (bit-identical integer sums across tiers).
     pub(crate) block: BlockFn,
+    /// Final per-block combination (bit-identical across tiers).
+    pub(crate) combine: CombineFn,
 }
 
 fn portable() -> Kernels {
     Kernels {
         build: tables::build_portable,
         block: super::portable::block_kernel,
+        combine: super::portable::combine,
     }
 }
 
@@ -45,16 +49,19 @@ pub(crate) fn kernels(tier: Tier) -> Result<Kernels> {
             } else {
                 super::x86_avx512::block_kernel
             },
+            combine: super::portable::combine_avx512,
         },
         #[cfg(target_arch = "x86_64")]
         Tier::Avx2 => Kernels {
             build: tables::build_avx2,
             block: super::x86_avx2::block_kernel,
+            combine: super::portable::combine_avx2,
         },
         #[cfg(target_arch = "aarch64")]
         Tier::Neon => Kernels {
             build: tables::build_portable,
             block: super::aarch64_neon::block_kernel,
+            combine: super::portable::combine,
         },
         _ => portable(),
     })

@@ -44,6 +44,9 @@ pub struct LutWeights {
     data: Vec<u8>,
     /// `[row][plane]`, as in [`BitPlanes`].
     alphas: Vec<f32>,
+    /// `[block][plane][64]`: the same coefficients transposed per block (zero for padding
+    /// rows), so the final combination runs down 64 rows in vector registers.
+    alphas_t: Vec<f32>,
 }
 
 impl LutWeights {
@@ -71,6 +74,13 @@ impl LutWeights {
                 }
             }
         }
+        let mut alphas_t = vec![0.0f32; blocks * bits * BLOCK_ROWS];
+        for r in 0..rows {
+            for i in 0..bits {
+                alphas_t[((r / BLOCK_ROWS) * bits + i) * BLOCK_ROWS + r % BLOCK_ROWS] =
+                    p.alphas()[r * bits + i];
+            }
+        }
         Self {
             rows,
             n,
@@ -79,6 +89,7 @@ impl LutWeights {
             blocks,
             data,
             alphas: p.alphas().to_vec(),
+            alphas_t,
         }
     }
 
@@ -99,9 +110,10 @@ impl LutWeights {
     pub fn packed_bytes(&self) -> usize {
         self.rows * self.bits * self.n.div_ceil(64) * 8 + self.rows * self.bits * 4
     }
-    /// Bytes actually held (nibble units, rows padded to 64 and columns to 8, plus α).
+    /// Bytes actually held (nibble units, rows padded to 64 and columns to 8, plus α twice:
+    /// row-major and transposed per block).
     pub fn layout_bytes(&self) -> usize {
-        self.data.len() + self.alphas.len() * 4
+        self.data.len() + (self.alphas.len() + self.alphas_t.len()) * 4
     }
     /// Coefficients `[row][plane]`.
     pub fn alphas(&self) -> &[f32] {
@@ -118,6 +130,11 @@ impl LutWeights {
     /// Number of table groups per activation vector, padding included (`2 · units`).
     pub(crate) fn padded_groups(&self) -> usize {
         self.units * 2
+    }
+    /// The coefficients of one block, `[plane][64]`.
+    pub(crate) fn block_alphas(&self, block: usize) -> &[f32] {
+        let len = self.bits * BLOCK_ROWS;
+        &self.alphas_t[block * len..(block + 1) * len]
     }
     /// The units of one block and plane: `units · 64` bytes.
     pub(crate) fn plane_units(&self, block: usize, plane: usize) -> &[u8] {

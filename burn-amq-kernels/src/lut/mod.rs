@@ -148,49 +148,50 @@ fn run_with(
         1
     };
     let per_task = blocks.div_ceil(n_tasks);
-    let tables_all: &[u8] = &scratch.tables;
+    let (tables_all, per_vec): (&[u8], usize) = (&scratch.tables, pg * 16);
     let scales: &[f64] = &scratch.scales;
     let out_ptr = SharedMut(out.as_mut_ptr());
     let bias_total = BIAS * pg as i32;
     let task = |t: usize| {
         let mut raw = [0i32; BLOCK_ROWS * crate::MAX_BITS];
+        let mut res = [0.0f32; BLOCK_ROWS];
         let out_ptr = out_ptr;
         for block in t * per_task..((t + 1) * per_task).min(blocks) {
             let r0 = block * BLOCK_ROWS;
             let rows_here = (m - r0).min(BLOCK_ROWS);
+            let alphas = w.block_alphas(block);
             for b in 0..batch {
-                let tab = &tables_all[b * pg * 16..(b + 1) * pg * 16];
-                // SAFETY: `k.block` comes from `dispatch::kernels`, which only returns kernels
-                // of a tier whose CPU features were detected at run time. `tab` holds
-                // 16·2·units = 32·units bytes and `raw` 64·MAX_BITS ≥ 64·bits values.
-                unsafe { (k.block)(w, block, tab, &mut raw) };
-                let s = scales[b];
-                for rr in 0..rows_here {
-                    let r = r0 + rr;
-                    let alphas = &w.alphas()[r * bits..(r + 1) * bits];
-                    let v = combine(alphas, &raw, rr, bias_total, s);
-                    // SAFETY: b < batch and r < m, so b·m + r < batch·m = out.len(); every
-                    // task owns a disjoint range of blocks (rows), so no two tasks write the
-                    // same element, and `run` returns only after all tasks have finished.
-                    unsafe { *out_ptr.0.add(b * m + r) = v };
+                let tab = &tables_all[b * per_vec..(b + 1) * per_vec];
+                // SAFETY: `k.block` and `k.combine` come from `dispatch::kernels`, which only
+                // returns kernels of a tier whose CPU features were detected at run time.
+                // `tab` holds 32·units bytes, `raw` 64·MAX_BITS ≥ 64·bits values
+                // and `alphas` 64·bits, as the kernels require.
+                unsafe {
+                    (k.block)(w, block, tab, &mut raw);
+                    (k.combine)(
+                        alphas,
+                        &raw[..bits * BLOCK_ROWS],
+                        bias_total,
+                        scales[b],
+                        &mut res,
+                    );
                 }
+                // SAFETY: b < batch and r0 + rows_here ≤ m, so the range b·m + r0 .. + rows_here
+                // is inside `out` (batch·m); every task owns a disjoint range of blocks (rows),
+                // so no two tasks write the same element, and `run` returns only after all
+                // tasks have finished.
+                unsafe {
+                    std::ptr::copy_nonoverlapping(
+                        res.as_ptr(),
+                        out_ptr.0.add(b * m + r0),
+                        rows_here,
+                    )
+                };
             }
         }
     };
     run(threads, n_tasks, &task);
     Ok(())
-}
-
-/// `s · Σᵢ αᵢ·Qᵢ` in f64, with `Qᵢ = raw − bias` (exact integers), rounded to f32 once. Shared by
-/// every tier, so identical integer sums give bit-identical outputs.
-#[inline]
-fn combine(alphas: &[f32], raw: &[i32], row: usize, bias_total: i32, s: f64) -> f32 {
-    let mut acc = 0.0f64;
-    for (i, &a) in alphas.iter().enumerate() {
-        let q = raw[i * BLOCK_ROWS + row] - bias_total;
-        acc += a as f64 * q as f64;
-    }
-    (acc * s) as f32
 }
 
 /// Per output (`[batch][m]`, like `out`), a rigorous bound on `|lut − exact|`, where `exact` is
