@@ -13,7 +13,7 @@ use rand_distr::{Distribution, StandardNormal};
 fn planes(rng: &mut StdRng, rows: usize, n: usize, bits: usize) -> BitPlanes {
     let words = words_for(n);
     let mut p: Vec<u64> = (0..rows * bits * words).map(|_| rng.random()).collect();
-    if n % 64 != 0 {
+    if !n.is_multiple_of(64) {
         for (i, w) in p.iter_mut().enumerate() {
             if i % words == words - 1 {
                 *w &= (1u64 << (n % 64)) - 1;

@@ -155,7 +155,8 @@ fn run_with(
     let task = |t: usize| {
         let mut raw = [0i32; BLOCK_ROWS * crate::MAX_BITS];
         let mut res = [0.0f32; BLOCK_ROWS];
-        let out_ptr = out_ptr;
+        // Copy the whole `SharedMut` (which is `Sync`) into the task, not just its raw field.
+        let dst = out_ptr;
         for block in t * per_task..((t + 1) * per_task).min(blocks) {
             let r0 = block * BLOCK_ROWS;
             let rows_here = (m - r0).min(BLOCK_ROWS);
@@ -181,11 +182,7 @@ fn run_with(
                 // so no two tasks write the same element, and `run` returns only after all
                 // tasks have finished.
                 unsafe {
-                    std::ptr::copy_nonoverlapping(
-                        res.as_ptr(),
-                        out_ptr.0.add(b * m + r0),
-                        rows_here,
-                    )
+                    std::ptr::copy_nonoverlapping(res.as_ptr(), dst.0.add(b * m + r0), rows_here)
                 };
             }
         }

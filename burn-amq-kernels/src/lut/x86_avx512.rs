@@ -154,7 +154,7 @@ pub(crate) unsafe fn build_tables(x: &[f32], out: &mut [u8]) -> (f64, bool) {
     let n = x.len();
     let groups = n.div_ceil(4);
     assert!(
-        out.len() >= groups * 16 && out.len() % 16 == 0,
+        out.len() >= groups * 16 && out.len().is_multiple_of(16),
         "table buffer"
     );
     let load16 = |j: usize| {
@@ -259,7 +259,7 @@ mod tests {
         for &(rows, n, bits) in &[(70, 2100, 2), (5, 13, 3), (64, 64, 8)] {
             let words = words_for(n);
             let mut planes: Vec<u64> = (0..rows * bits * words).map(|_| next()).collect();
-            if n % 64 != 0 {
+            if !n.is_multiple_of(64) {
                 for (i, w) in planes.iter_mut().enumerate() {
                     if i % words == words - 1 {
                         *w &= (1u64 << (n % 64)) - 1;
