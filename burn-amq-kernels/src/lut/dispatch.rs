@@ -53,7 +53,7 @@ pub(crate) fn kernels(tier: Tier) -> Result<Kernels> {
         },
         #[cfg(target_arch = "x86_64")]
         Tier::Avx2 => Kernels {
-            build: tables::build_avx2,
+            build: super::x86_avx2::build_tables,
             block: super::x86_avx2::block_kernel,
             combine: super::portable::combine_avx2,
         },

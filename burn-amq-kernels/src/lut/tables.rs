@@ -7,9 +7,10 @@
 //! lets the SIMD kernels sum two lookups before widening. The error analysis is in the
 //! [module docs](super).
 //!
-//! The builder is one `#[inline(always)]` body, compiled once per tier: every copy performs the
-//! same IEEE operations in the same order (no contraction into FMA happens in Rust), so the
-//! tables, and therefore the integer sums of all tiers, are bit-identical.
+//! The portable builder here is the reference; the AVX2 and AVX-512 builders (in their ISA
+//! files) perform the same IEEE operations in the same order (Rust never contracts a·b + c
+//! into an FMA), so the tables, and therefore the integer sums of all tiers, are
+//! bit-identical (the tier tests compare the tables byte for byte).
 
 use crate::error::{AmqError, Result, check_finite};
 
@@ -165,16 +166,6 @@ fn build_generic(x: &[f32], out: &mut [u8]) -> (f64, bool) {
     let (inv, s) = scale_for(max);
     build_body(x, inv, out);
     (s, true)
-}
-
-/// The same body compiled for AVX2 (wider vectors, identical results).
-///
-/// # Safety
-/// The CPU must support AVX2 and FMA.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-pub(crate) unsafe fn build_avx2(x: &[f32], out: &mut [u8]) -> (f64, bool) {
-    build_generic(x, out)
 }
 
 /// Fills `scratch` with the tables of every vector of `x` (`batch · n`, validated by the caller)

@@ -86,3 +86,103 @@ fn flush(all: __m256i, odd: __m256i, acc: &mut [i32]) {
         }
     }
 }
+
+/// Table builder, bit-identical to [`super::tables::build_portable`] (same IEEE operations in
+/// the same order; see the AVX-512 builder): one group's four f64 magnitudes per ymm in the
+/// first pass, its 16 entries in two ymm of f32 in the second.
+///
+/// # Safety
+/// The CPU must support AVX2. Panics if `out` is shorter than `16 · ceil(x.len() / 4)`.
+#[target_feature(enable = "avx2")]
+pub(crate) unsafe fn build_tables(x: &[f32], out: &mut [u8]) -> (f64, bool) {
+    use super::tables::{BIAS, MAGIC, QMAX, scale_for};
+    let n = x.len();
+    let groups = n.div_ceil(4);
+    assert!(out.len() >= groups * 16, "table buffer");
+    // One group as f64 (zeros past n).
+    let group = |g: usize| {
+        let j = g * 4;
+        let v = if j + 4 <= n {
+            // SAFETY: j + 4 ≤ n = x.len(): a 16-byte unaligned load in bounds.
+            unsafe { _mm_loadu_ps(x.as_ptr().add(j)) }
+        } else {
+            let mut c = [0.0f32; 4];
+            c[..n - j].copy_from_slice(&x[j..]);
+            // SAFETY: `c` is 4 f32 = 16 bytes.
+            unsafe { _mm_loadu_ps(c.as_ptr()) }
+        };
+        _mm256_cvtps_pd(v)
+    };
+    let abs_mask = _mm256_castsi256_pd(_mm256_set1_epi64x(i64::MAX));
+    let mut vmax = _mm256_setzero_pd();
+    let mut vtot = _mm256_setzero_pd();
+    for g in 0..groups {
+        let v = _mm256_and_pd(group(g), abs_mask);
+        // (|a|+|b|) + (|c|+|d|) in every lane (addition commutes exactly).
+        let t = _mm256_add_pd(v, _mm256_permute_pd::<0b0101>(v));
+        let u = _mm256_add_pd(t, _mm256_permute2f128_pd::<1>(t, t));
+        vmax = _mm256_max_pd(vmax, u);
+        vtot = _mm256_add_pd(vtot, u);
+    }
+    let mut tot = [0.0f64; 4];
+    let mut mx = [0.0f64; 4];
+    // SAFETY: both arrays are 4 f64 = 32 bytes.
+    unsafe {
+        _mm256_storeu_pd(tot.as_mut_ptr(), vtot);
+        _mm256_storeu_pd(mx.as_mut_ptr(), vmax);
+    }
+    // Lane 0 holds the sum/max of every group (all lanes are equal).
+    if !tot[0].is_finite() {
+        return (0.0, false);
+    }
+    let (inv, s) = scale_for(mx[0]);
+
+    let vinv = _mm256_set1_pd(inv);
+    let sign = |t: u32, base: i32| {
+        let idx = _mm256_setr_epi32(
+            base,
+            base + 1,
+            base + 2,
+            base + 3,
+            base + 4,
+            base + 5,
+            base + 6,
+            base + 7,
+        );
+        let bit = _mm256_and_si256(idx, _mm256_set1_epi32(1 << t));
+        let neg = _mm256_cmpeq_epi32(bit, _mm256_setzero_si256());
+        _mm256_blendv_ps(
+            _mm256_set1_ps(1.0),
+            _mm256_set1_ps(-1.0),
+            _mm256_castsi256_ps(neg),
+        )
+    };
+    let lo_signs = [sign(0, 0), sign(1, 0), sign(2, 0), sign(3, 0)];
+    let hi_signs = [sign(0, 8), sign(1, 8), sign(2, 8), sign(3, 8)];
+    let magic = _mm256_set1_ps(MAGIC);
+    let (qlo, qhi) = (_mm256_set1_ps(-(QMAX as f32)), _mm256_set1_ps(QMAX as f32));
+    let bias = _mm256_set1_epi32(BIAS);
+    let entries = |z: &[f32; 4], signs: &[__m256; 4]| {
+        let term = |t: usize| _mm256_mul_ps(_mm256_set1_ps(z[t]), signs[t]);
+        let y = _mm256_add_ps(
+            _mm256_add_ps(_mm256_add_ps(term(0), term(1)), term(2)),
+            term(3),
+        );
+        let r = _mm256_sub_ps(_mm256_add_ps(y, magic), magic);
+        let q = _mm256_cvttps_epi32(_mm256_min_ps(_mm256_max_ps(r, qlo), qhi));
+        let q = _mm256_add_epi32(q, bias);
+        // 8 × i32 → 8 × i16 (values 1..=127: no saturation).
+        _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256::<1>(q))
+    };
+    for g in 0..groups {
+        let zv = _mm256_cvtpd_ps(_mm256_mul_pd(group(g), vinv));
+        let mut z = [0.0f32; 4];
+        // SAFETY: `z` is 4 f32 = 16 bytes.
+        unsafe { _mm_storeu_ps(z.as_mut_ptr(), zv) };
+        let bytes = _mm_packus_epi16(entries(&z, &lo_signs), entries(&z, &hi_signs));
+        // SAFETY: g < groups and out.len() ≥ 16·groups (asserted): 16 bytes in bounds.
+        unsafe { _mm_storeu_si128(out.as_mut_ptr().add(g * 16).cast(), bytes) };
+    }
+    out[groups * 16..].fill(BIAS as u8);
+    (s, true)
+}
