@@ -152,7 +152,7 @@ fn every_bit_width_on_every_tier() {
 
 #[test]
 fn long_rows_cross_the_accumulator_flush() {
-    // The u16 accumulators are flushed every 256 units (2048 columns); 4100 columns = 513
+    // The u16 accumulators are flushed every 128 units (1024 columns); 4100 columns = 513
     // units, and all-+1 weights on all-positive x drive every entry to the maximum (the worst
     // case for the u16 sums).
     let mut rng = StdRng::seed_from_u64(3);
@@ -373,7 +373,8 @@ fn accuracy_on_gaussian_data() {
          max |err|/bound {worst:.3}",
         rel * 100.0
     );
-    assert!(rel < 0.02, "relative RMS error {rel}");
+    // int8 tables (±127): measured ≈ 0.8 %.
+    assert!(rel < 0.012, "relative RMS error {rel}");
     assert!(worst <= 1.0);
     // The bound is a worst case (all group errors of one sign) but not vacuous: below the size
     // of the outputs, and within 50× of the largest error actually seen.
@@ -384,5 +385,5 @@ fn accuracy_on_gaussian_data() {
         "1200x600 3-bit batch 3: relative RMS error {:.3} %",
         rel3 * 100.0
     );
-    assert!(rel3 < 0.02, "relative RMS error {rel3}");
+    assert!(rel3 < 0.012, "relative RMS error {rel3}");
 }

@@ -5,16 +5,17 @@
 //! tiers and must be checked by the tier tests on an aarch64 machine before it is trusted.
 //!
 //! Per unit (64 rows, see [`super::layout`]) and plane: four 16-byte loads, nibble
-//! extraction (`and`, `ushr`), two table lookups each (groups `2u` and `2u + 1`), a byte add
-//! (≤ 254), then `uaddw`/`uaddw2` into eight u16x8 row accumulators. Each row gains at most
-//! 254 per unit, so they are flushed into i32 every [`CHUNK`] = 256 units (65 024 < 2¹⁶).
+//! extraction (`and`, `ushr`), two table lookups each (groups `2u` and `2u + 1`), each added
+//! with `uaddw`/`uaddw2` into eight u16x8 row accumulators. Each row gains at most
+//! 2 · 255 = 510 per unit, so they are flushed into i32 every [`CHUNK`] = 128 units
+//! (65 280 < 2¹⁶).
 
 use std::arch::aarch64::*;
 
 use super::layout::{BLOCK_ROWS, LutWeights, UNIT_BYTES};
 
 /// Units between two flushes of the u16 accumulators.
-const CHUNK: usize = 256;
+const CHUNK: usize = 128;
 
 /// Same contract and result as [`super::portable::block_kernel`], bit for bit.
 ///
@@ -46,9 +47,10 @@ pub(crate) unsafe fn block_kernel(w: &LutWeights, block: usize, tables: &[u8], r
                     let v = unsafe { vld1q_u8(units.as_ptr().add(u * UNIT_BYTES + 16 * q)) };
                     let lo = vandq_u8(v, m0f);
                     let hi = vshrq_n_u8::<4>(v);
-                    let s = vaddq_u8(vqtbl1q_u8(tlo, lo), vqtbl1q_u8(thi, hi));
-                    sums[2 * q] = vaddw_u8(sums[2 * q], vget_low_u8(s));
-                    sums[2 * q + 1] = vaddw_high_u8(sums[2 * q + 1], s);
+                    let sl = vqtbl1q_u8(tlo, lo);
+                    let sh = vqtbl1q_u8(thi, hi);
+                    sums[2 * q] = vaddw_u8(vaddw_u8(sums[2 * q], vget_low_u8(sl)), vget_low_u8(sh));
+                    sums[2 * q + 1] = vaddw_high_u8(vaddw_high_u8(sums[2 * q + 1], sl), sh);
                 }
             }
             flush(&sums, acc);

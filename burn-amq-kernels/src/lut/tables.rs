@@ -2,10 +2,9 @@
 //!
 //! Entry `idx` of group `g` is `u = q + BIAS` with `q = rne(y)`, `y` the partial sum
 //! `((±z₀ ± z₁) ± z₂) ± z₃` computed in f32, `zₜ = f32(xₜ · ι)`, `ι = QMAX / maxₘ Σₜ|xₘₜ|`
-//! (f64) and the sign of `zₜ` the bit `t` of `idx` (1 = +). `|q| ≤ QMAX = 63`, so two entries
-//! (a low- and a high-nibble lookup) add in an unsigned byte without overflow: that is what
-//! lets the SIMD kernels sum two lookups before widening. The error analysis is in the
-//! [module docs](super).
+//! (f64) and the sign of `zₜ` the bit `t` of `idx` (1 = +). `|q| ≤ QMAX = 127` and
+//! `u ∈ 1..=255`: unsigned bytes, which the SIMD kernels widen into u16 sums. The error
+//! analysis and the choice of precision are in the [module docs](super).
 //!
 //! The portable builder here is the reference; the AVX2 and AVX-512 builders (in their ISA
 //! files) perform the same IEEE operations in the same order (Rust never contracts a·b + c
@@ -14,10 +13,10 @@
 
 use crate::error::{AmqError, Result, check_finite};
 
-/// Largest table magnitude; `2·QMAX + 2·BIAS ≤ 255` keeps two biased entries in a byte.
-pub const QMAX: i32 = 63;
-/// Offset that makes table entries unsigned (`u = q + BIAS ∈ 1..=127`).
-pub const BIAS: i32 = 64;
+/// Largest table magnitude (the whole signed-byte range).
+pub const QMAX: i32 = 127;
+/// Offset that makes table entries unsigned (`u = q + BIAS ∈ 1..=255`).
+pub const BIAS: i32 = 128;
 
 /// `1.5 · 2²³`: adding and subtracting it rounds an f32 of magnitude < 2²² to the nearest
 /// integer, ties to even, with two plain additions (baseline x86-64 has no `roundps`).
@@ -47,7 +46,7 @@ impl LutScratch {
     }
 
     /// The biased table entries of the last call, `[batch][groups][16]`, with
-    /// `groups = 8·ceil(n/32)`; `entry − 64` is the quantized partial sum (for inspection and
+    /// `groups = 2·ceil(n/8)`; `entry − 128` is the quantized partial sum (for inspection and
     /// tests).
     pub fn tables(&self) -> &[u8] {
         &self.tables

@@ -2,15 +2,16 @@
 //!
 //! Each 64-byte unit (64 rows, see [`super::layout`]) is read as two 32-byte halves, rows
 //! 0–31 and 32–63, each with its own pair of u16 accumulators. The widening is the AVX-512
-//! tier's: `all += s`, `odd += s >> 8`, even rows = `all − (odd << 8)` at the flush, every
-//! [`CHUNK`] = 256 units (each accumulator gains ≤ 254 per unit: 65 024 < 2¹⁶).
+//! tier's: `all += s`, `odd += s >> 8` for both lookups, even rows = `all − (odd << 8)` at
+//! the flush, every [`CHUNK`] = 128 units (each accumulator gains ≤ 2 · 255 per unit:
+//! 65 280 < 2¹⁶).
 
 use std::arch::x86_64::*;
 
 use super::layout::{BLOCK_ROWS, LutWeights, UNIT_BYTES};
 
 /// Units between two flushes of the u16 accumulators.
-const CHUNK: usize = 256;
+const CHUNK: usize = 128;
 
 /// Same contract and result as [`super::portable::block_kernel`], bit for bit.
 ///
@@ -44,17 +45,20 @@ pub(crate) unsafe fn block_kernel(w: &LutWeights, block: usize, tables: &[u8], r
                         _mm256_broadcastsi128_si256(_mm_loadu_si128(t.add(16).cast())),
                     )
                 };
-                let look = |v: __m256i| {
+                // Both lookups of one half go into that half's accumulators.
+                let look = |v: __m256i, all: &mut __m256i, odd: &mut __m256i| {
                     let lo = _mm256_and_si256(v, m0f);
                     let hi = _mm256_and_si256(_mm256_srli_epi16::<4>(v), m0f);
-                    _mm256_add_epi8(_mm256_shuffle_epi8(tlo, lo), _mm256_shuffle_epi8(thi, hi))
+                    let sl = _mm256_shuffle_epi8(tlo, lo);
+                    let sh = _mm256_shuffle_epi8(thi, hi);
+                    *all = _mm256_add_epi16(_mm256_add_epi16(*all, sl), sh);
+                    *odd = _mm256_add_epi16(
+                        _mm256_add_epi16(*odd, _mm256_srli_epi16::<8>(sl)),
+                        _mm256_srli_epi16::<8>(sh),
+                    );
                 };
-                let sa = look(va);
-                let sb = look(vb);
-                all_a = _mm256_add_epi16(all_a, sa);
-                odd_a = _mm256_add_epi16(odd_a, _mm256_srli_epi16::<8>(sa));
-                all_b = _mm256_add_epi16(all_b, sb);
-                odd_b = _mm256_add_epi16(odd_b, _mm256_srli_epi16::<8>(sb));
+                look(va, &mut all_a, &mut odd_a);
+                look(vb, &mut all_b, &mut odd_b);
             }
             let (first, second) = acc.split_at_mut(32);
             flush(all_a, odd_a, first);

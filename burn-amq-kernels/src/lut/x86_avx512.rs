@@ -1,26 +1,27 @@
 //! AVX-512 kernels (64 rows × 2 groups per 64-byte unit, see [`super::layout`]).
 //!
-//! Per unit and plane: one 64-byte load of nibble pairs, two lookups (128 table entries) and
-//! one byte add (two biased entries ≤ 127 each fit a byte), then a 3-op widening into two
-//! u16 accumulators: `all += s` (as u16 lanes: even row + 256 · odd row) and
-//! `odd += s >> 8`; the even-row sums are recovered at the flush as `all − (odd << 8)`
-//! (mod 2¹⁶, exact while they stay below 2¹⁶). Each accumulator gains at most 254 per unit,
-//! so they are flushed into i32 every [`CHUNK`] = 256 units (256 · 254 = 65 024 < 2¹⁶).
+//! Per unit and plane: one 64-byte load of nibble pairs, two lookups (128 biased table
+//! entries, bytes `1..=255`), each widened into two u16 accumulators by the same 2-op trick:
+//! `all += s` (as u16 lanes: even row + 256 · odd row) and `odd += s >> 8`; the even-row sums
+//! are recovered at the flush as `all − (odd << 8)` (mod 2¹⁶, exact while they stay below
+//! 2¹⁶). Each accumulator gains at most 2 · 255 = 510 per unit, so they are flushed into i32
+//! every [`CHUNK`] = 128 units (128 · 510 = 65 280 < 2¹⁶).
+//!
+//! - With AVX-512 VBMI, the lookups are `vpermb` on a table broadcast to all four lanes: it
+//!   reads 6 index bits, so neither nibble needs masking (1 shift + 2 lookups + 6 = 9 vector
+//!   ops per 128 lookups).
+//! - Without it (AVX-512BW only), `vpshufb` needs the nibbles masked to 4 bits and bit 7
+//!   clear (11 ops).
 //!
 //! Each 16-byte table is broadcast to the four lanes by the load (`vbroadcasti32x4`); storing
 //! tables 4× repeated, to use plain loads instead, measured no faster.
-//!
-//! - With AVX-512 VBMI, the lookups are `vpermb` on a table repeated in all four lanes: it
-//!   reads 6 index bits, so neither nibble needs masking (7 vector ops per 128 lookups).
-//! - Without it (AVX-512BW only), `vpshufb` needs the nibbles masked to 4 bits and bit 7
-//!   clear (9 ops).
 
 use std::arch::x86_64::*;
 
 use super::layout::{BLOCK_ROWS, LutWeights, UNIT_BYTES};
 
 /// Units between two flushes of the u16 accumulators.
-const CHUNK: usize = 256;
+const CHUNK: usize = 128;
 
 /// Whether this CPU has AVX-512 VBMI (`vpermb`); checked once by the dispatcher.
 pub(crate) fn has_vbmi() -> bool {
@@ -62,12 +63,13 @@ pub(crate) unsafe fn block_kernel_vbmi(
                     )
                 };
                 // vpermb reads index bits 0-5; bits 4-5 pick one of four identical copies.
-                let s = _mm512_add_epi8(
-                    _mm512_permutexvar_epi8(v, tlo),
-                    _mm512_permutexvar_epi8(_mm512_srli_epi16::<4>(v), thi),
+                let sl = _mm512_permutexvar_epi8(v, tlo);
+                let sh = _mm512_permutexvar_epi8(_mm512_srli_epi16::<4>(v), thi);
+                all = _mm512_add_epi16(_mm512_add_epi16(all, sl), sh);
+                odd = _mm512_add_epi16(
+                    _mm512_add_epi16(odd, _mm512_srli_epi16::<8>(sl)),
+                    _mm512_srli_epi16::<8>(sh),
                 );
-                all = _mm512_add_epi16(all, s);
-                odd = _mm512_add_epi16(odd, _mm512_srli_epi16::<8>(s));
             }
             flush(all, odd, acc);
             u0 = u1;
@@ -106,9 +108,13 @@ pub(crate) unsafe fn block_kernel(w: &LutWeights, block: usize, tables: &[u8], r
                 };
                 let lo = _mm512_and_si512(v, m0f);
                 let hi = _mm512_and_si512(_mm512_srli_epi16::<4>(v), m0f);
-                let s = _mm512_add_epi8(_mm512_shuffle_epi8(tlo, lo), _mm512_shuffle_epi8(thi, hi));
-                all = _mm512_add_epi16(all, s);
-                odd = _mm512_add_epi16(odd, _mm512_srli_epi16::<8>(s));
+                let sl = _mm512_shuffle_epi8(tlo, lo);
+                let sh = _mm512_shuffle_epi8(thi, hi);
+                all = _mm512_add_epi16(_mm512_add_epi16(all, sl), sh);
+                odd = _mm512_add_epi16(
+                    _mm512_add_epi16(odd, _mm512_srli_epi16::<8>(sl)),
+                    _mm512_srli_epi16::<8>(sh),
+                );
             }
             flush(all, odd, acc);
             u0 = u1;
