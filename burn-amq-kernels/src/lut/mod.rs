@@ -124,6 +124,9 @@ pub fn lut_matmul_with(
     run_with(dispatch::kernels(tier)?, w, x, batch, out, scratch, par)
 }
 
+/// Most table groups per row: the i32 sums of biased entries (≤ 255 each) must not overflow.
+const MAX_GROUPS: usize = (i32::MAX as usize) / 256;
+
 fn check_shapes(w: &LutWeights, x: &[f32], batch: usize) -> Result<()> {
     if batch == 0 {
         return Err(AmqError::Empty { what: "batch" });
@@ -147,6 +150,13 @@ fn run_with(
     check_len("out", batch.saturating_mul(w.rows()), out.len())?;
     let (n, m, bits) = (w.n(), w.rows(), w.bits());
     let pg = w.padded_groups();
+    if pg > MAX_GROUPS {
+        // The i32 sums of up to 255 per group would overflow.
+        return Err(AmqError::InvalidArgument(format!(
+            "row length {n} exceeds the lookup kernels' limit of {} columns",
+            MAX_GROUPS * 4
+        )));
+    }
     tables::build_all(k.build, x, batch, n, pg, scratch)?;
 
     let blocks = w.blocks();
@@ -159,7 +169,8 @@ fn run_with(
         1
     };
     let per_task = blocks.div_ceil(n_tasks);
-    let (tables_all, per_vec): (&[u8], usize) = (&scratch.tables, pg * 16);
+    let tables_all: &[u8] = &scratch.tables;
+    let per_vec = pg * 16;
     let scales: &[f64] = &scratch.scales;
     let out_ptr = SharedMut(out.as_mut_ptr());
     let bias_total = BIAS * pg as i32;
