@@ -98,7 +98,11 @@ use tables::{BIAS, QMAX};
 ///
 /// Errors: [`AmqError::Empty`] for `batch == 0`, [`AmqError::LengthMismatch`] for wrong `x` or
 /// `out` lengths, [`AmqError::NonFinite`] if `x` holds a NaN or an infinity (then `out` is
-/// left untouched).
+/// left untouched), [`AmqError::InvalidArgument`] for rows longer than 33 554 428 columns
+/// (the i32 sums would overflow).
+///
+/// `scratch` holds the tables between calls: after the first call, calls with the same or a
+/// smaller `batch · n` allocate nothing.
 pub fn lut_matmul(
     w: &LutWeights,
     x: &[f32],
