@@ -25,10 +25,11 @@
 //! RMS output error **0.89 %** with ±127 tables, 1.75 % with ±63, 0.0034 % with int16
 //! (±32767; the ±63 and int16 figures come from a scalar simulation of the same scheme).
 //!
-//! - ±63 would let two lookups add in one byte before widening (7 instead of 9 vector ops per
-//!   128 lookups with `vpermb`), but on the development machine the kernel is not limited by
-//!   those ALU ops: both variants measured the same time (≈ 37 µs for 4096 × 1024, 2-bit),
-//!   so the full byte range is kept, for half the error.
+//! - ±63 lets the two lookups of a unit add in one byte before widening (7 instead of 9
+//!   vector ops per 128 lookups with `vpermb`). An interleaved A/B of the two inner loops
+//!   (`precision_ab` probe in `x86_avx512.rs`) measured ±63 about 15–25 % faster per lookup;
+//!   on the whole product the difference was within this shared machine's noise. ±127 is
+//!   kept: half the error for at most ~20 % of kernel time, and the 40 µs target is met.
 //! - int16 tables need two byte lookups (low and high byte tables) per entry and twice the
 //!   accumulation work, about 2× the time, for 250× less error. Not implemented: 0.9 % is
 //!   already far below the error of 2–3-bit weight quantization itself.

@@ -301,3 +301,92 @@ mod tests {
         }
     }
 }
+
+/// Timing probe behind the table-precision choice (module docs of [`super`]): the inner loop of
+/// the ±127 kernel against a ±63 variant that adds the two lookups in a byte before widening.
+/// `cargo test --release -p burn-amq-kernels --lib precision_ab -- --ignored --nocapture`
+#[cfg(test)]
+mod probe {
+    use super::super::{dispatch, tables};
+    use super::*;
+    use crate::{BitPlanes, words_for};
+
+    /// The ±63 variant's inner loop (bytes added before widening): timing only, its sums are
+    /// meaningless on ±127 tables.
+    ///
+    /// # Safety
+    /// The CPU must support AVX-512F, AVX-512BW and VBMI.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+    unsafe fn narrow_vbmi(w: &LutWeights, block: usize, tables: &[u8], raw: &mut [i32]) {
+        let nu = w.units();
+        let acc = &mut raw[..64];
+        acc.fill(0);
+        let units = w.plane_units(block, 0);
+        let mut all = _mm512_setzero_si512();
+        let mut odd = _mm512_setzero_si512();
+        for u in 0..nu {
+            // SAFETY: u < nu: the unit (64 bytes) and both tables (16 bytes each) are inside
+            // `units` (nu·64 bytes) and `tables` (≥ nu·32 bytes, built for this `w`).
+            let (v, tlo, thi) = unsafe {
+                let t = tables.as_ptr().add(u * 32);
+                (
+                    _mm512_loadu_si512(units.as_ptr().add(u * UNIT_BYTES).cast()),
+                    _mm512_broadcast_i32x4(_mm_loadu_si128(t.cast())),
+                    _mm512_broadcast_i32x4(_mm_loadu_si128(t.add(16).cast())),
+                )
+            };
+            let s = _mm512_add_epi8(
+                _mm512_permutexvar_epi8(v, tlo),
+                _mm512_permutexvar_epi8(_mm512_srli_epi16::<4>(v), thi),
+            );
+            all = _mm512_add_epi16(all, s);
+            odd = _mm512_add_epi16(odd, _mm512_srli_epi16::<8>(s));
+        }
+        flush(all, odd, acc);
+    }
+
+    #[test]
+    #[ignore = "timing probe; run in release with --ignored --nocapture"]
+    fn precision_ab() {
+        if !crate::Tier::Avx512.is_available() || !has_vbmi() {
+            return;
+        }
+        for &n in &[2048usize, 8192] {
+            let rows = 64;
+            let words = words_for(n);
+            let planes: Vec<u64> = (0..rows * words)
+                .map(|i| (i as u64).wrapping_mul(0x9E3779B97F4A7C15))
+                .collect();
+            let p = BitPlanes::from_parts(rows, n, 1, vec![1.0; rows], planes).unwrap();
+            let w = LutWeights::from(&p);
+            let x: Vec<f32> = (0..n).map(|i| (i as f32).sin()).collect();
+            let mut s = tables::LutScratch::new();
+            let k = dispatch::kernels(crate::Tier::Avx512).unwrap();
+            tables::build_all(k.build, &x, 1, n, w.padded_groups(), &mut s).unwrap();
+            let mut raw = [0i32; 64 * 8];
+            let reps = 100_000_000 / n;
+            for round in 0..3 {
+                for variant in 0..2 {
+                    let t = std::time::Instant::now();
+                    for _ in 0..reps {
+                        // SAFETY: AVX-512F/BW and VBMI were detected at the top of the test.
+                        unsafe {
+                            if variant == 0 {
+                                block_kernel_vbmi(&w, 0, &s.tables, &mut raw)
+                            } else {
+                                narrow_vbmi(&w, 0, &s.tables, &mut raw)
+                            }
+                        }
+                        std::hint::black_box(&raw);
+                    }
+                    let dt = t.elapsed().as_secs_f64() / reps as f64;
+                    println!(
+                        "round {round} n {n} {}: {:.3} ns/unit",
+                        ["±127", "±63"][variant],
+                        dt * 1e9 / w.units() as f64
+                    );
+                }
+            }
+        }
+    }
+}
