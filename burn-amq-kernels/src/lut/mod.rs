@@ -67,9 +67,10 @@
 //!
 //! # Speed
 //!
-//! Release build, this 2-core Xeon (shared with other jobs, so the numbers are noisy; see
-//! the `lut_timing_report` test): 4096 × 1024, 2-bit, batch 1, AVX-512 (VBMI), 1 thread
-//! ≈ 26–38 µs including ≈ 2.3 µs of table building (f32 GEMV ≈ 400 µs).
+//! Release build on the development machine (2-core Xeon, shared with other jobs: the
+//! numbers are noisy; `lut_timing_report` in `tests/lut_bench.rs`): 4096 × 1024, 2-bit,
+//! batch 1, AVX-512 (VBMI), 1 thread: 26–38 µs, of which ≈ 2.3 µs build the tables
+//! (the f32 GEMV takes ≈ 400 µs). AVX2: ≈ 42–52 µs. Portable: ≈ 0.8–1.1 ms.
 
 pub mod layout;
 pub mod reference;
