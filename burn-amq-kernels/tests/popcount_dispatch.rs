@@ -23,7 +23,7 @@ fn child_reports_tier() {
     let planes: Vec<u64> = (0..9 * 2 * 2)
         .map(|i| 0x9E37_79B9_7F4A_7C15u64.wrapping_mul(i + 1))
         .collect();
-    let w = BitPlanes::from_parts(9, 128, 2, vec![1.0, 0.5].repeat(9), planes).unwrap();
+    let w = BitPlanes::from_parts(9, 128, 2, [1.0, 0.5].repeat(9), planes).unwrap();
     let x = BitPlanes::from_parts(1, 128, 2, vec![0.75, 0.25], vec![1, 2, 3, 4]).unwrap();
     let il = InterleavedPlanes::from(&w);
     let (mut a, mut b) = (vec![0.0; 9], vec![0.0; 9]);

@@ -82,7 +82,7 @@ fn awkward_shapes() {
                 // All pairs on the small shapes, a rotating subset on the large ones.
                 let big = n >= 300 && rows >= 33;
                 for (p, &(kw, ka)) in pairs.iter().enumerate() {
-                    if big && (p + case) % 4 != 0 {
+                    if big && !(p + case).is_multiple_of(4) {
                         continue;
                     }
                     let w = random_planes(&mut g, rows, n, kw, true);

@@ -155,11 +155,7 @@ mod tests {
             seed ^= seed << 17;
             seed
         };
-        let tail = if n % 64 == 0 {
-            u64::MAX
-        } else {
-            (1u64 << (n % 64)) - 1
-        };
+        let tail = super::super::bitplanes::tail_mask(n);
         let planes: Vec<u64> = (0..rows * bits * words)
             .map(|i| {
                 let w = next();

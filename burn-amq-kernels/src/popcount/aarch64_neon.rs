@@ -9,6 +9,11 @@
 //! Not compiled on the x86-64 development machine (no aarch64 standard library there); the
 //! intrinsics' signatures were checked against the Rust 1.95 `core::arch::aarch64` docs.
 
+#![allow(
+    clippy::needless_range_loop,
+    reason = "register tiles are indexed [weight plane][activation plane][half]; index loops keep the three dimensions readable"
+)]
+
 use std::arch::aarch64::*;
 
 use super::{BlockArgs, MAX_NA, TileArgs, TileCounts, Tiles, combine_lanes};

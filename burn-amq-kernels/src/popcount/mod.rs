@@ -21,7 +21,7 @@
 //! 2/2 at batch 20 is five 2×8 tiles (4 batch items per tile).
 //!
 //! # Tiers and threading
-//! One file per ISA: [`reference`] (the oracle), `portable`, `x86_popcnt`, `x86_avx2`,
+//! One file per ISA: [`reference`](mod@reference) (the oracle), `portable`, `x86_popcnt`, `x86_avx2`,
 //! `x86_avx512`, `aarch64_neon`; `dispatch` maps a [`Tier`] to its kernel functions.
 //! Rows blocks are split into a few tasks on the [`crate::par`] pool when the work is large
 //! enough ([`Par::threads_for`]).

@@ -4,6 +4,11 @@
 //! code inside a `#[target_feature(enable = "popcnt")]` function: `count_ones` then becomes
 //! the `popcnt` instruction instead of the baseline x86-64 bit-twiddling sequence.
 
+#![allow(
+    clippy::needless_range_loop,
+    reason = "register tiles are indexed [weight plane][activation plane][half]; index loops keep the three dimensions readable"
+)]
+
 use super::{BlockArgs, MAX_NA, TileArgs, TileCounts, Tiles, combine_lanes};
 use crate::pack::interleaved::{Lanes, ROW_BLOCK};
 

@@ -8,6 +8,11 @@
 //! `u64` accumulators. With only 16 ymm registers a tile holds at most 4 (weight plane,
 //! activation plane) pairs, i.e. 8 byte accumulators.
 
+#![allow(
+    clippy::needless_range_loop,
+    reason = "register tiles are indexed [weight plane][activation plane][half]; index loops keep the three dimensions readable"
+)]
+
 use std::arch::x86_64::*;
 
 use super::{BlockArgs, MAX_NA, TileArgs, TileCounts, Tiles, combine_lanes};

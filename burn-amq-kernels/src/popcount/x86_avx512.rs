@@ -5,6 +5,11 @@
 //! Activation words are broadcast to all lanes. A tile keeps `KWT · NA <= 16` accumulators in
 //! registers (of 32 zmm), plus `KWT` weight vectors and one broadcast.
 
+#![allow(
+    clippy::needless_range_loop,
+    reason = "register tiles are indexed [weight plane][activation plane][half]; index loops keep the three dimensions readable"
+)]
+
 use std::arch::x86_64::*;
 
 use super::{BlockArgs, MAX_NA, TileArgs, TileCounts, Tiles};
