@@ -6,17 +6,16 @@
 
 use std::sync::OnceLock;
 
-use super::{BlockArgs, TileArgs, TileCounts, portable};
+use super::{MatArgs, TileArgs, TileCounts, portable};
 use crate::error::Result;
-use crate::pack::interleaved::ROW_BLOCK;
 use crate::tier::Tier;
 
 /// One tier's kernel entry points and its tile limits.
 pub(crate) struct Kernels {
     /// The tier these kernels belong to.
     pub(crate) tier: Tier,
-    /// Adds one block's products for every activation plane into per-batch-item lanes.
-    pub(crate) matmul_block: unsafe fn(&BlockArgs<'_>, &mut [[f32; ROW_BLOCK]]),
+    /// Writes the outputs of a range of row blocks for one chunk of batch items.
+    pub(crate) matmul_blocks: unsafe fn(&MatArgs<'_>, std::ops::Range<usize>),
     /// Counts one tile (for exact integer dots).
     pub(crate) tile_counts: unsafe fn(&TileArgs<'_>) -> TileCounts,
     /// Most weight planes per tile.
@@ -27,7 +26,7 @@ pub(crate) struct Kernels {
 
 static PORTABLE: Kernels = Kernels {
     tier: Tier::Portable,
-    matmul_block: portable::matmul_block,
+    matmul_blocks: portable::matmul_blocks,
     tile_counts: portable::tile_counts,
     max_kwt: portable::MAX_KWT,
     max_acc: portable::MAX_ACC,
@@ -36,7 +35,7 @@ static PORTABLE: Kernels = Kernels {
 #[cfg(target_arch = "x86_64")]
 static POPCNT: Kernels = Kernels {
     tier: Tier::Popcnt,
-    matmul_block: super::x86_popcnt::matmul_block,
+    matmul_blocks: super::x86_popcnt::matmul_blocks,
     tile_counts: super::x86_popcnt::tile_counts,
     max_kwt: portable::MAX_KWT,
     max_acc: portable::MAX_ACC,
@@ -45,7 +44,7 @@ static POPCNT: Kernels = Kernels {
 #[cfg(target_arch = "x86_64")]
 static AVX2: Kernels = Kernels {
     tier: Tier::Avx2,
-    matmul_block: super::x86_avx2::matmul_block,
+    matmul_blocks: super::x86_avx2::matmul_blocks,
     tile_counts: super::x86_avx2::tile_counts,
     max_kwt: super::x86_avx2::MAX_KWT,
     max_acc: super::x86_avx2::MAX_ACC,
@@ -54,7 +53,7 @@ static AVX2: Kernels = Kernels {
 #[cfg(target_arch = "x86_64")]
 static AVX512: Kernels = Kernels {
     tier: Tier::Avx512,
-    matmul_block: super::x86_avx512::matmul_block,
+    matmul_blocks: super::x86_avx512::matmul_blocks,
     tile_counts: super::x86_avx512::tile_counts,
     max_kwt: super::x86_avx512::MAX_KWT,
     max_acc: super::x86_avx512::MAX_ACC,
@@ -63,7 +62,7 @@ static AVX512: Kernels = Kernels {
 #[cfg(target_arch = "aarch64")]
 static NEON: Kernels = Kernels {
     tier: Tier::Neon,
-    matmul_block: super::aarch64_neon::matmul_block,
+    matmul_blocks: super::aarch64_neon::matmul_blocks,
     tile_counts: super::aarch64_neon::tile_counts,
     max_kwt: super::aarch64_neon::MAX_KWT,
     max_acc: super::aarch64_neon::MAX_ACC,

@@ -95,6 +95,7 @@ use crate::error::{AmqError, Result, check_len};
 use crate::pack::interleaved::{InterleavedPlanes, Lanes, ROW_BLOCK};
 use crate::pack::{BitPlanesRef, words_for};
 use crate::par::{Par, SharedMut, run};
+
 use crate::tier::Tier;
 
 use dispatch::Kernels;
@@ -221,26 +222,6 @@ pub(crate) fn dot_of(n: usize, a: &[u64], b: &[u64]) -> i32 {
     (n as i64 - 2 * ones as i64) as i32
 }
 
-/// What a tier's block kernel needs for one 8-row block and a chunk of activation planes.
-pub(crate) struct BlockArgs<'a> {
-    /// The block's `words · bits` chunks, `[word][plane]`.
-    w: &'a [Lanes],
-    /// The block's `bits · 8` coefficients, `[plane][lane]`.
-    alphas: &'a [f32],
-    /// Activation planes, `[plane][word]` (`betas.len() · words` words).
-    x: &'a [u64],
-    /// One β per activation plane.
-    betas: &'a [f32],
-    /// Row length.
-    n: usize,
-    /// Weight planes per row.
-    bits: usize,
-    /// Words per plane.
-    words: usize,
-    /// Activation planes per batch item (activation plane `a` belongs to item `a / k_a`).
-    k_a: usize,
-}
-
 /// One microkernel tile for [`popcount_dots_with`]: weight planes `p0..p0 + kwt` of one block
 /// against `na` activation planes.
 pub(crate) struct TileArgs<'a> {
@@ -295,20 +276,45 @@ impl Iterator for Tiles {
     }
 }
 
-/// Adds `α·β·(n − 2·count)` of one (weight plane, activation plane) pair to 8 row lanes.
-/// Shared by the tiers that keep counts in `u64` lanes; written so it vectorises (`i32`
-/// arithmetic, `i32 → f32` conversion).
+/// Folds one tile's counts for block `blk` into the output: `α·β·(n − 2·count)` summed in
+/// a register-sized run per batch item, then added to its output rows once. Shared by the
+/// tiers whose counts come out as `u64` lanes; written so it vectorises (`i32` arithmetic,
+/// `i32 → f32` conversion).
+///
+/// # Safety
+/// As for [`add_to_out`]; `t` must be a tile of `a.plan` and `p0 + KWT <= bits`.
 #[inline(always)]
-pub(crate) fn combine_lanes(
-    acc: &mut [f32; ROW_BLOCK],
-    alpha: &[f32],
-    beta: f32,
-    n: i32,
-    cnt: &[u64; ROW_BLOCK],
+pub(crate) unsafe fn combine_tile<const KWT: usize, const NA: usize>(
+    a: &MatArgs<'_>,
+    blk: usize,
+    p0: usize,
+    t: &ActTile,
+    cnt: &[[[u64; ROW_BLOCK]; NA]; KWT],
 ) {
-    for l in 0..ROW_BLOCK {
-        let d = (n - cnt[l] as i32) - cnt[l] as i32;
-        acc[l] += alpha[l] * beta * d as f32;
+    let alphas = &a.w.block_alphas(blk)[p0 * ROW_BLOCK..(p0 + KWT) * ROW_BLOCK];
+    let betas = &a.betas[t.a0..t.a0 + NA];
+    let n = a.w.n() as i32;
+    // Batch item and plane of activation plane `a0 + aa`, advanced without divisions.
+    let (mut b, mut j) = (t.b0, t.j0);
+    let mut run = [0.0f32; ROW_BLOCK];
+    for (aa, &beta) in betas.iter().enumerate() {
+        for (ii, alpha) in alphas.chunks_exact(ROW_BLOCK).enumerate() {
+            for l in 0..ROW_BLOCK {
+                let c = cnt[ii][aa][l] as i32;
+                run[l] += alpha[l] * beta * ((n - c) - c) as f32;
+            }
+        }
+        j += 1;
+        let item_done = j == a.k_a;
+        if item_done || aa == NA - 1 {
+            // SAFETY: `b < items` (a tile never runs past the chunk's planes); the rest is
+            // the caller's contract.
+            unsafe { add_to_out(a, b, blk, &run) };
+            run = [0.0; ROW_BLOCK];
+        }
+        if item_done {
+            (b, j) = (b + 1, 0);
+        }
     }
 }
 
@@ -361,42 +367,180 @@ unsafe fn run_blocks(
     range: std::ops::Range<usize>,
     out: *mut f32,
 ) {
-    let (m, ka, words) = (w.rows(), x.bits(), w.words());
+    let (ka, words) = (x.bits(), w.words());
     debug_assert_eq!(words, words_for(x.n()));
-    let mut acc = [[0.0f32; ROW_BLOCK]; BATCH_CHUNK];
     let batch = x.rows();
     let mut c0 = 0;
     while c0 < batch {
-        let nb = (batch - c0).min(BATCH_CHUNK);
-        let args_x = &x.planes()[c0 * ka * words..(c0 + nb) * ka * words];
-        let betas = &x.alphas()[c0 * ka..(c0 + nb) * ka];
-        for blk in range.clone() {
-            let args = BlockArgs {
-                w: w.block_planes(blk),
-                alphas: w.block_alphas(blk),
-                x: args_x,
-                betas,
-                n: w.n(),
-                bits: w.bits(),
-                words,
-                k_a: ka,
+        let items = (batch - c0).min(BATCH_CHUNK);
+        let plan = Plan::new(w.bits(), items * ka, k.max_kwt, k.max_acc);
+        let args = MatArgs {
+            w,
+            x: &x.planes()[c0 * ka * words..(c0 + items) * ka * words],
+            betas: &x.alphas()[c0 * ka..(c0 + items) * ka],
+            k_a: ka,
+            items,
+            c0,
+            plan: &plan,
+            out,
+        };
+        // SAFETY: the caller guarantees the tier runs here and that `out` is valid and ours
+        // for the rows of `range`; `args` holds consistent, in-bounds slices.
+        unsafe { (k.matmul_blocks)(&args, range.clone()) };
+        c0 += items;
+    }
+}
+
+/// One call's product over a chunk of at most [`BATCH_CHUNK`] batch items.
+pub(crate) struct MatArgs<'a> {
+    w: &'a InterleavedPlanes,
+    /// The chunk's activation planes, `[plane][word]`.
+    x: &'a [u64],
+    /// The chunk's β, one per activation plane.
+    betas: &'a [f32],
+    k_a: usize,
+    /// Batch items in the chunk (`betas.len() / k_a`).
+    items: usize,
+    /// Index of the chunk's first batch item.
+    c0: usize,
+    plan: &'a Plan,
+    /// The whole `[batch][m]` output.
+    out: *mut f32,
+}
+
+/// The tile plan of one call, computed once so the block loop does no divisions: the
+/// weight-plane tiles and, for each, the split of the activation planes.
+pub(crate) struct Plan {
+    tiles: [KwTile; crate::MAX_BITS],
+    len: usize,
+}
+
+/// Weight planes `p0..p0 + kwt` against the activation tiles of `acts`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct KwTile {
+    p0: usize,
+    kwt: usize,
+    acts: Tiles,
+}
+
+impl Plan {
+    fn new(bits: usize, planes: usize, max_kwt: usize, max_acc: usize) -> Self {
+        let mut tiles = [KwTile {
+            p0: 0,
+            kwt: 0,
+            acts: Tiles::new(0, 1),
+        }; crate::MAX_BITS];
+        let mut len = 0;
+        for (slot, (p0, kwt)) in tiles.iter_mut().zip(Tiles::new(bits, max_kwt)) {
+            let na_max = (max_acc / kwt).clamp(1, MAX_NA);
+            *slot = KwTile {
+                p0,
+                kwt,
+                acts: Tiles::new(planes, na_max),
             };
-            let acc = &mut acc[..nb];
-            acc.iter_mut().for_each(|a| *a = [0.0; ROW_BLOCK]);
-            // SAFETY: the caller guarantees the tier runs here; `args` holds consistent,
-            // in-bounds slices and `acc` has one entry per batch item of the chunk.
-            unsafe { (k.matmul_block)(&args, acc) };
-            let valid = (m - blk * ROW_BLOCK).min(ROW_BLOCK);
-            for (b, lanes) in acc.iter().enumerate() {
-                let start = (c0 + b) * m + blk * ROW_BLOCK;
-                for (l, &v) in lanes[..valid].iter().enumerate() {
-                    // SAFETY: `start + l < (c0 + b + 1) · m <= batch · m`, in bounds, and
-                    // the rows of `blk` belong to this task alone (caller's guarantee).
-                    unsafe { *out.add(start + l) = v };
-                }
+            len += 1;
+        }
+        Self { tiles, len }
+    }
+
+    #[inline(always)]
+    fn kw_tiles(&self) -> &[KwTile] {
+        &self.tiles[..self.len]
+    }
+}
+
+/// One activation tile: planes `a0..a0 + na`, the first of which is plane `j0` of batch
+/// item `b0` (of the chunk).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ActTile {
+    a0: usize,
+    na: usize,
+    b0: usize,
+    j0: usize,
+}
+
+impl KwTile {
+    /// The activation tiles, with their batch item and plane tracked without divisions.
+    #[inline(always)]
+    fn acts(&self, k_a: usize) -> impl Iterator<Item = ActTile> {
+        let (mut b, mut j) = (0, 0);
+        self.acts.map(move |(a0, na)| {
+            let t = ActTile {
+                a0,
+                na,
+                b0: b,
+                j0: j,
+            };
+            j += na;
+            while j >= k_a {
+                j -= k_a;
+                b += 1;
+            }
+            t
+        })
+    }
+}
+
+/// Bytes of weight blocks one group spans: small enough that a group's weights stay in L1
+/// while every tile of the plan passes over them.
+const GROUP_BYTES: usize = 16 << 10;
+
+/// The block loop shared by every tier: zeroes the output rows of `blocks` (for the chunk's
+/// batch items), then runs `group` on consecutive groups of blocks. The tier's `group`
+/// passes every tile of the plan over the group's blocks, adding into the output with
+/// [`add_to_out`]; dispatching a tile size once per group rather than once per block keeps
+/// the bookkeeping out of the per-block path.
+///
+/// # Safety
+/// `a.out` must be valid for `batch · m` floats and the rows of `blocks` must be written by
+/// this caller alone.
+#[inline(always)]
+pub(crate) unsafe fn for_each_group(
+    a: &MatArgs<'_>,
+    blocks: std::ops::Range<usize>,
+    mut group: impl FnMut(std::ops::Range<usize>),
+) {
+    let m = a.w.rows();
+    let (r0, r1) = (blocks.start * ROW_BLOCK, (blocks.end * ROW_BLOCK).min(m));
+    if r0 >= r1 {
+        return;
+    }
+    for b in 0..a.items {
+        // SAFETY: rows `r0..r1 <= m` of item `c0 + b < batch`: in bounds, and ours.
+        unsafe { std::ptr::write_bytes(a.out.add((a.c0 + b) * m + r0), 0, r1 - r0) };
+    }
+    let block_bytes = a.w.words() * a.w.bits() * std::mem::size_of::<Lanes>();
+    let per_group = (GROUP_BYTES / block_bytes).max(1);
+    let mut g0 = blocks.start;
+    while g0 < blocks.end {
+        let g1 = (g0 + per_group).min(blocks.end);
+        group(g0..g1);
+        g0 = g1;
+    }
+}
+
+/// Adds 8 row lanes to the output of chunk item `b` for block `blk` (real rows only).
+///
+/// # Safety
+/// As for [`for_each_group`], with `b < a.items` and `blk` in the caller's block range.
+#[inline(always)]
+pub(crate) unsafe fn add_to_out(a: &MatArgs<'_>, b: usize, blk: usize, lanes: &[f32; ROW_BLOCK]) {
+    let m = a.w.rows();
+    let valid = (m - blk * ROW_BLOCK).min(ROW_BLOCK);
+    // SAFETY: `(c0 + b) · m + blk · 8 + valid <= (c0 + b + 1) · m <= batch · m`: in bounds,
+    // and a row range of `blk`, which only this caller writes.
+    unsafe {
+        let dst = a.out.add((a.c0 + b) * m + blk * ROW_BLOCK);
+        if valid == ROW_BLOCK {
+            // Constant trip count: one vector load-add-store.
+            for (l, &v) in lanes.iter().enumerate() {
+                *dst.add(l) += v;
+            }
+        } else {
+            for (l, &v) in lanes[..valid].iter().enumerate() {
+                *dst.add(l) += v;
             }
         }
-        c0 += nb;
     }
 }
 

@@ -9,7 +9,7 @@
     reason = "register tiles are indexed [weight plane][activation plane][half]; index loops keep the three dimensions readable"
 )]
 
-use super::{BlockArgs, MAX_NA, TileArgs, TileCounts, Tiles, combine_lanes};
+use super::{ActTile, MatArgs, TileArgs, TileCounts, combine_tile, for_each_group};
 use crate::pack::interleaved::{Lanes, ROW_BLOCK};
 
 /// Most weight planes per tile.
@@ -42,27 +42,23 @@ fn tile<const KWT: usize, const NA: usize>(
     acc
 }
 
-/// One tile of a block product: counts, then `α·β·(n − 2·count)` into `acc`.
-#[inline(always)]
-fn tile_matmul<const KWT: usize, const NA: usize>(
-    a: &BlockArgs<'_>,
+/// Every block of `group` against one tile: counts, then folded into the output.
+///
+/// # Safety
+/// As for `for_each_group` (valid output, rows ours); `t` is a tile of `a.plan`.
+#[inline]
+unsafe fn tile_group<const KWT: usize, const NA: usize>(
+    a: &MatArgs<'_>,
     p0: usize,
-    a0: usize,
-    acc: &mut [[f32; ROW_BLOCK]],
+    t: &ActTile,
+    group: std::ops::Range<usize>,
 ) {
-    let cnt = tile::<KWT, NA>(a.w, a.bits, a.words, p0, &a.x[a0 * a.words..]);
-    for (ii, row) in cnt.iter().enumerate() {
-        let alpha = &a.alphas[(p0 + ii) * ROW_BLOCK..(p0 + ii + 1) * ROW_BLOCK];
-        for (aa, c) in row.iter().enumerate() {
-            let plane = a0 + aa;
-            combine_lanes(
-                &mut acc[plane / a.k_a],
-                alpha,
-                a.betas[plane],
-                a.n as i32,
-                c,
-            );
-        }
+    let (bits, words) = (a.w.bits(), a.w.words());
+    let x = &a.x[t.a0 * words..];
+    for blk in group {
+        let cnt = tile::<KWT, NA>(a.w.block_planes(blk), bits, words, p0, x);
+        // SAFETY: forwarded from this function's contract.
+        unsafe { combine_tile::<KWT, NA>(a, blk, p0, t, &cnt) };
     }
 }
 
@@ -80,13 +76,21 @@ fn tile_store<const KWT: usize, const NA: usize>(t: &TileArgs<'_>) -> TileCounts
 }
 
 /// The block driver shared with `x86_popcnt`.
+///
+/// # Safety
+/// `a.out` must be valid for the whole output and the rows of `blocks` ours alone (see
+/// `for_each_block`).
 #[inline(always)]
-pub(super) fn matmul_block_body(a: &BlockArgs<'_>, acc: &mut [[f32; ROW_BLOCK]]) {
-    for (p0, kwt) in Tiles::new(a.bits, MAX_KWT) {
-        let na_max = (MAX_ACC / kwt).min(MAX_NA);
-        for (a0, na) in Tiles::new(a.betas.len(), na_max) {
-            tiles16!(kwt, na, tile_matmul(a, p0, a0, acc));
-        }
+pub(super) unsafe fn matmul_blocks_body(a: &MatArgs<'_>, blocks: std::ops::Range<usize>) {
+    // SAFETY: forwarded from this function's contract (valid output, rows ours).
+    unsafe {
+        for_each_group(a, blocks, |g| {
+            for kt in a.plan.kw_tiles() {
+                for t in kt.acts(a.k_a) {
+                    tiles16!(kt.kwt, t.na, tile_group(a, kt.p0, &t, g.clone()));
+                }
+            }
+        })
     }
 }
 
@@ -96,18 +100,19 @@ pub(super) fn tile_counts_body(t: &TileArgs<'_>) -> TileCounts {
     tiles16!(t.kwt, t.na, tile_store(t))
 }
 
-/// Block product on the portable tier (see [`super::BlockArgs`]).
+/// Products of the row blocks `blocks` on the portable tier (see [`super::MatArgs`]).
 ///
 /// # Safety
-/// None beyond the signature: this is `unsafe` only to share the dispatch table's type.
-pub(super) unsafe fn matmul_block(a: &BlockArgs<'_>, acc: &mut [[f32; ROW_BLOCK]]) {
-    matmul_block_body(a, acc);
+/// `a.out` must be valid for the whole output and the rows of `blocks` ours alone.
+pub(super) unsafe fn matmul_blocks(a: &MatArgs<'_>, blocks: std::ops::Range<usize>) {
+    // SAFETY: forwarded from this function's contract.
+    unsafe { matmul_blocks_body(a, blocks) }
 }
 
 /// Tile counts on the portable tier.
 ///
 /// # Safety
-/// None beyond the signature (see [`matmul_block`]).
+/// None beyond the signature: `unsafe` only to share the dispatch table's type.
 pub(super) unsafe fn tile_counts(t: &TileArgs<'_>) -> TileCounts {
     tile_counts_body(t)
 }

@@ -15,7 +15,7 @@
 
 use std::arch::x86_64::*;
 
-use super::{BlockArgs, MAX_NA, TileArgs, TileCounts, Tiles, combine_lanes};
+use super::{ActTile, MatArgs, TileArgs, TileCounts, combine_tile, for_each_group};
 use crate::pack::interleaved::{Lanes, ROW_BLOCK};
 
 /// Most weight planes per tile.
@@ -104,28 +104,24 @@ fn tile<const KWT: usize, const NA: usize>(
     out
 }
 
-/// One tile of a block product: counts, then `α·β·(n − 2·count)` into `acc`.
+/// Every block of `group` against one tile: counts, then folded into the output.
+///
+/// # Safety
+/// As for `for_each_group` (valid output, rows ours); `t` is a tile of `a.plan`.
 #[target_feature(enable = "avx2,fma,popcnt")]
 #[inline]
-fn tile_matmul<const KWT: usize, const NA: usize>(
-    a: &BlockArgs<'_>,
+unsafe fn tile_group<const KWT: usize, const NA: usize>(
+    a: &MatArgs<'_>,
     p0: usize,
-    a0: usize,
-    acc: &mut [[f32; ROW_BLOCK]],
+    t: &ActTile,
+    group: std::ops::Range<usize>,
 ) {
-    let cnt = tile::<KWT, NA>(a.w, a.bits, a.words, p0, &a.x[a0 * a.words..]);
-    for (ii, row) in cnt.iter().enumerate() {
-        let alpha = &a.alphas[(p0 + ii) * ROW_BLOCK..(p0 + ii + 1) * ROW_BLOCK];
-        for (aa, c) in row.iter().enumerate() {
-            let plane = a0 + aa;
-            combine_lanes(
-                &mut acc[plane / a.k_a],
-                alpha,
-                a.betas[plane],
-                a.n as i32,
-                c,
-            );
-        }
+    let (bits, words) = (a.w.bits(), a.w.words());
+    let x = &a.x[t.a0 * words..];
+    for blk in group {
+        let cnt = tile::<KWT, NA>(a.w.block_planes(blk), bits, words, p0, x);
+        // SAFETY: forwarded from this function's contract.
+        unsafe { combine_tile::<KWT, NA>(a, blk, p0, t, &cnt) };
     }
 }
 
@@ -143,25 +139,30 @@ fn tile_store<const KWT: usize, const NA: usize>(t: &TileArgs<'_>) -> TileCounts
     out
 }
 
-/// Block product on the AVX2 tier.
+/// Products of the row blocks `blocks` on the AVX2 tier.
 ///
 /// # Safety
 /// The CPU must support AVX2, FMA and POPCNT (checked by `Tier::Avx2.require()` in
-/// `dispatch`).
+/// `dispatch`); `a.out` must be valid for the whole output and the rows of `blocks` written
+/// by this caller alone.
 #[target_feature(enable = "avx2,fma,popcnt")]
-pub(super) unsafe fn matmul_block(a: &BlockArgs<'_>, acc: &mut [[f32; ROW_BLOCK]]) {
-    for (p0, kwt) in Tiles::new(a.bits, MAX_KWT) {
-        let na_max = (MAX_ACC / kwt).min(MAX_NA);
-        for (a0, na) in Tiles::new(a.betas.len(), na_max) {
-            tiles4!(kwt, na, tile_matmul(a, p0, a0, acc));
-        }
+pub(super) unsafe fn matmul_blocks(a: &MatArgs<'_>, blocks: std::ops::Range<usize>) {
+    // SAFETY: forwarded from this function's contract (valid output, rows ours).
+    unsafe {
+        for_each_group(a, blocks, |g| {
+            for kt in a.plan.kw_tiles() {
+                for t in kt.acts(a.k_a) {
+                    tiles4!(kt.kwt, t.na, tile_group(a, kt.p0, &t, g.clone()));
+                }
+            }
+        })
     }
 }
 
 /// Tile counts on the AVX2 tier.
 ///
 /// # Safety
-/// As for [`matmul_block`].
+/// The CPU must support this tier's features (as for [`matmul_blocks`]).
 #[target_feature(enable = "avx2,fma,popcnt")]
 pub(super) unsafe fn tile_counts(t: &TileArgs<'_>) -> TileCounts {
     tiles4!(t.kwt, t.na, tile_store(t))

@@ -12,7 +12,7 @@
 
 use std::arch::x86_64::*;
 
-use super::{BlockArgs, MAX_NA, TileArgs, TileCounts, Tiles};
+use super::{ActTile, MatArgs, TileArgs, TileCounts, add_to_out, for_each_group};
 use crate::pack::interleaved::{Lanes, ROW_BLOCK};
 
 /// Most weight planes per tile.
@@ -56,35 +56,60 @@ fn tile<const KWT: usize, const NA: usize>(
     acc
 }
 
-/// One tile of a block product: counts, then `acc[b] += α·β·(n − 2·count)` in f32 lanes.
+/// Every block of `group` against one tile: counts, then `α·β·(n − 2·count)` summed in a
+/// register per batch item and added to its output rows once.
+///
+/// # Safety
+/// As for `for_each_group` (valid output, rows ours); `t` is a tile of `a.plan`.
 #[target_feature(enable = "avx512f,avx512bw,avx512vpopcntdq,popcnt")]
 #[inline]
-fn tile_matmul<const KWT: usize, const NA: usize>(
-    a: &BlockArgs<'_>,
+unsafe fn tile_group<const KWT: usize, const NA: usize>(
+    a: &MatArgs<'_>,
     p0: usize,
-    a0: usize,
-    acc: &mut [[f32; ROW_BLOCK]],
+    t: &ActTile,
+    group: std::ops::Range<usize>,
 ) {
-    let cnt = tile::<KWT, NA>(a.w, a.bits, a.words, p0, &a.x[a0 * a.words..]);
-    let nv = _mm512_set1_epi64(a.n as i64);
-    assert!(a.alphas.len() >= (p0 + KWT) * ROW_BLOCK);
-    for (ii, row) in cnt.iter().enumerate() {
-        // SAFETY: `(p0 + ii + 1) · 8 <= alphas.len()` (asserted above); unaligned load.
-        let alpha = unsafe { _mm256_loadu_ps(a.alphas.as_ptr().add((p0 + ii) * ROW_BLOCK)) };
-        for (aa, &c) in row.iter().enumerate() {
-            let plane = a0 + aa;
-            // n − 2·count, exact in i64; it fits i32 because n <= MAX_N.
-            let d = _mm512_sub_epi64(nv, _mm512_slli_epi64::<1>(c));
-            let df = _mm256_cvtepi32_ps(_mm512_cvtepi64_epi32(d));
-            let coef = _mm256_mul_ps(alpha, _mm256_set1_ps(a.betas[plane]));
-            let slot = &mut acc[plane / a.k_a];
-            // SAFETY: `slot` is a `[f32; 8]`, exactly one unaligned 256-bit load and store.
-            unsafe {
-                let prev = _mm256_loadu_ps(slot.as_ptr());
-                _mm256_storeu_ps(
-                    slot.as_mut_ptr(),
-                    _mm256_add_ps(prev, _mm256_mul_ps(coef, df)),
-                );
+    let (bits, words) = (a.w.bits(), a.w.words());
+    let x = &a.x[t.a0 * words..];
+    let betas = &a.betas[t.a0..t.a0 + NA];
+    let nv = _mm256_set1_epi32(a.w.n() as i32);
+    for blk in group {
+        let cnt = tile::<KWT, NA>(a.w.block_planes(blk), bits, words, p0, x);
+        let alphas = &a.w.block_alphas(blk)[p0 * ROW_BLOCK..(p0 + KWT) * ROW_BLOCK];
+        let mut alpha = [_mm256_setzero_ps(); KWT];
+        for (ii, v) in alpha.iter_mut().enumerate() {
+            // SAFETY: `(ii + 1) · 8 <= alphas.len()` (sliced above); unaligned load.
+            *v = unsafe { _mm256_loadu_ps(alphas.as_ptr().add(ii * ROW_BLOCK)) };
+        }
+        // Batch item and plane of activation plane `a0 + aa`, advanced without divisions.
+        let (mut b, mut j) = (t.b0, t.j0);
+        // Σⱼ βⱼ·dᵢⱼ per weight plane for the current batch item, α applied once per item:
+        // 5 ymm ops per pair (narrow, shift, subtract, convert, fma) instead of 7.
+        let mut part = [_mm256_setzero_ps(); KWT];
+        for (aa, &beta) in betas.iter().enumerate() {
+            let beta = _mm256_set1_ps(beta);
+            for ii in 0..KWT {
+                // d = n − 2c exactly in i32 (counts fit: n <= MAX_N), rounded to f32 once.
+                let c = _mm512_cvtepi64_epi32(cnt[ii][aa]);
+                let d = _mm256_sub_epi32(nv, _mm256_slli_epi32::<1>(c));
+                part[ii] = _mm256_fmadd_ps(beta, _mm256_cvtepi32_ps(d), part[ii]);
+            }
+            j += 1;
+            let item_done = j == a.k_a;
+            if item_done || aa == NA - 1 {
+                let mut run = _mm256_mul_ps(alpha[0], part[0]);
+                for ii in 1..KWT {
+                    run = _mm256_fmadd_ps(alpha[ii], part[ii], run);
+                }
+                let mut lanes = [0.0f32; ROW_BLOCK];
+                // SAFETY: `lanes` is 8 floats: one unaligned 256-bit store.
+                unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), run) };
+                // SAFETY: `b < items`, `blk` in our range: forwarded from the contract.
+                unsafe { add_to_out(a, b, blk, &lanes) };
+                part = [_mm256_setzero_ps(); KWT];
+            }
+            if item_done {
+                (b, j) = (b + 1, 0);
             }
         }
     }
@@ -105,25 +130,30 @@ fn tile_store<const KWT: usize, const NA: usize>(t: &TileArgs<'_>) -> TileCounts
     out
 }
 
-/// Block product on the AVX-512 tier.
+/// Products of the row blocks `blocks` on the AVX-512 tier.
 ///
 /// # Safety
 /// The CPU must support AVX-512F/BW/VPOPCNTDQ (checked by `Tier::Avx512.require()` in
-/// `dispatch`).
+/// `dispatch`); `a.out` must be valid for the whole output and the rows of `blocks` written
+/// by this caller alone.
 #[target_feature(enable = "avx512f,avx512bw,avx512vpopcntdq,popcnt")]
-pub(super) unsafe fn matmul_block(a: &BlockArgs<'_>, acc: &mut [[f32; ROW_BLOCK]]) {
-    for (p0, kwt) in Tiles::new(a.bits, MAX_KWT) {
-        let na_max = (MAX_ACC / kwt).min(MAX_NA);
-        for (a0, na) in Tiles::new(a.betas.len(), na_max) {
-            tiles16!(kwt, na, tile_matmul(a, p0, a0, acc));
-        }
+pub(super) unsafe fn matmul_blocks(a: &MatArgs<'_>, blocks: std::ops::Range<usize>) {
+    // SAFETY: forwarded from this function's contract (valid output, rows ours).
+    unsafe {
+        for_each_group(a, blocks, |g| {
+            for kt in a.plan.kw_tiles() {
+                for t in kt.acts(a.k_a) {
+                    tiles16!(kt.kwt, t.na, tile_group(a, kt.p0, &t, g.clone()));
+                }
+            }
+        })
     }
 }
 
 /// Tile counts on the AVX-512 tier.
 ///
 /// # Safety
-/// As for [`matmul_block`].
+/// The CPU must support this tier's features (as for [`matmul_blocks`]).
 #[target_feature(enable = "avx512f,avx512bw,avx512vpopcntdq,popcnt")]
 pub(super) unsafe fn tile_counts(t: &TileArgs<'_>) -> TileCounts {
     tiles16!(t.kwt, t.na, tile_store(t))

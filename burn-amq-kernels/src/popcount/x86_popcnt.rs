@@ -4,23 +4,24 @@
 //! ~12-instruction bit-twiddling sequence; enabling the feature on these two functions (and
 //! inlining the portable bodies into them) is a ~2× gain on CPUs without AVX2.
 
-use super::portable::{matmul_block_body, tile_counts_body};
-use super::{BlockArgs, TileArgs, TileCounts};
-use crate::pack::interleaved::ROW_BLOCK;
+use super::portable::{matmul_blocks_body, tile_counts_body};
+use super::{MatArgs, TileArgs, TileCounts};
 
-/// Block product with `popcnt`.
+/// Products of the row blocks `blocks` with `popcnt`.
 ///
 /// # Safety
-/// The CPU must support `popcnt` (checked by `Tier::Popcnt.require()` in `dispatch`).
+/// The CPU must support `popcnt` (checked by `Tier::Popcnt.require()` in `dispatch`);
+/// `a.out` must be valid for the whole output and the rows of `blocks` ours alone.
 #[target_feature(enable = "popcnt")]
-pub(super) unsafe fn matmul_block(a: &BlockArgs<'_>, acc: &mut [[f32; ROW_BLOCK]]) {
-    matmul_block_body(a, acc);
+pub(super) unsafe fn matmul_blocks(a: &MatArgs<'_>, blocks: std::ops::Range<usize>) {
+    // SAFETY: forwarded from this function's contract.
+    unsafe { matmul_blocks_body(a, blocks) }
 }
 
 /// Tile counts with `popcnt`.
 ///
 /// # Safety
-/// As for [`matmul_block`].
+/// The CPU must support `popcnt`.
 #[target_feature(enable = "popcnt")]
 pub(super) unsafe fn tile_counts(t: &TileArgs<'_>) -> TileCounts {
     tile_counts_body(t)
