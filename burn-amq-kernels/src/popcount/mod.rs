@@ -12,8 +12,15 @@
 //! tile of `KWT` weight planes × `NA` activation planes over all words, with `KWT · NA`
 //! accumulators of 8 lanes (one lane per row) kept in registers; both sizes are const
 //! generics. Each weight load is reused for `NA` activation planes (so across batch items
-//! too), each activation word is broadcast once per `KWT` weight planes. The block driver
-//! walks the tiles and folds `α·β·(n − 2·count)` into per-batch-item f32 lanes.
+//! too), each activation word is broadcast once per `KWT` weight planes. After a block's
+//! tile the counts are folded into the f32 outputs as `α·β·(n − 2·count)` (the integer
+//! `n − 2·count` is exact, then rounded once), summed per batch item in registers.
+//!
+//! The driver computes the tile plan once per call and walks row blocks in groups of about
+//! 16 KiB of weights: for each tile size it dispatches once per group and loops over the
+//! group's blocks inside the monomorphised kernel, adding straight into the output rows
+//! (zeroed first). The group's weights stay in L1 while all activation tiles pass over
+//! them, and the per-block bookkeeping is a few instructions.
 //!
 //! Tile sizes are balanced splits (e.g. `k_w = 7` → tiles of 4 and 3) bounded by the tier's
 //! register budget, so every `(k_w, k_a, batch)` combination takes the same fast path:
@@ -23,8 +30,11 @@
 //! # Tiers and threading
 //! One file per ISA: [`reference`](mod@reference) (the oracle), `portable`, `x86_popcnt`, `x86_avx2`,
 //! `x86_avx512`, `aarch64_neon`; `dispatch` maps a [`Tier`] to its kernel functions.
-//! Rows blocks are split into a few tasks on the [`crate::par`] pool when the work is large
-//! enough ([`Par::threads_for`]).
+//! Row blocks are split into a few tasks (up to 4 per thread) on the [`crate::par`] pool when
+//! the work is large enough ([`Par::threads_for`], with `8 · blocks · words · k_w · k_a ·
+//! batch` 64-bit word operations); below that one thread does everything. Each task owns
+//! whole blocks, so tasks write disjoint output rows, and the result does not depend on the
+//! thread count (same per-element summation order).
 
 // Tile tables: map a run-time tile size `(kwt, na)` to the const-generic microkernel
 // instance. `tiles16!` covers `kwt <= 4`, `kwt · na <= 16`, `na <= 8` (tiers with 32 vector
@@ -110,7 +120,7 @@ pub const BATCH_CHUNK: usize = 64;
 /// Most activation planes in one microkernel tile.
 const MAX_NA: usize = 8;
 
-/// `C·64`-bit word operations per unit of `blocks · words · k_w · k_a · batch`, the work
+/// 64-bit word operations per unit of `blocks · words · k_w · k_a · batch`, the work
 /// measure handed to [`Par::threads_for`] (each unit is one xor + popcount of 8 lanes).
 const WORD_OPS_PER_UNIT: usize = ROW_BLOCK;
 
