@@ -13,11 +13,15 @@ use super::{ActTile, MatArgs, TileArgs, TileCounts, combine_tile, for_each_group
 use crate::pack::interleaved::{Lanes, ROW_BLOCK};
 
 /// Most weight planes per tile.
-pub(super) const MAX_KWT: usize = 4;
-/// Most accumulators (`kwt · na`) per tile.
-pub(super) const MAX_ACC: usize = 16;
+pub(super) const MAX_KWT: usize = 2;
+/// Most accumulators (`kwt · na`) per tile: scalar counters must fit in general-purpose
+/// registers next to the weight and activation words.
+pub(super) const MAX_ACC: usize = 4;
 
 /// Counts of one tile: `[KWT][NA]` accumulators of 8 row lanes.
+///
+/// One row (lane) at a time, so the `KWT · NA` counters live in registers through the word
+/// loop; a lanes-inner loop would keep 8× as many counters in memory.
 #[inline(always)]
 fn tile<const KWT: usize, const NA: usize>(
     w: &[Lanes],
@@ -28,14 +32,21 @@ fn tile<const KWT: usize, const NA: usize>(
 ) -> [[[u64; ROW_BLOCK]; NA]; KWT] {
     let mut acc = [[[0u64; ROW_BLOCK]; NA]; KWT];
     let x = &x[..NA * words];
-    for (k, wk) in w.chunks_exact(bits).take(words).enumerate() {
-        let wk = &wk[p0..p0 + KWT];
-        for aa in 0..NA {
-            let xv = x[aa * words + k];
-            for ii in 0..KWT {
-                for l in 0..ROW_BLOCK {
-                    acc[ii][aa][l] += u64::from((wk[ii].0[l] ^ xv).count_ones());
+    let w = &w[..words * bits];
+    for l in 0..ROW_BLOCK {
+        let mut c = [[0u64; NA]; KWT];
+        for (k, wk) in w.chunks_exact(bits).enumerate() {
+            let wk = &wk[p0..p0 + KWT];
+            for aa in 0..NA {
+                let xv = x[aa * words + k];
+                for ii in 0..KWT {
+                    c[ii][aa] += u64::from((wk[ii].0[l] ^ xv).count_ones());
                 }
+            }
+        }
+        for ii in 0..KWT {
+            for aa in 0..NA {
+                acc[ii][aa][l] = c[ii][aa];
             }
         }
     }
@@ -44,10 +55,13 @@ fn tile<const KWT: usize, const NA: usize>(
 
 /// Every block of `group` against one tile: counts, then folded into the output.
 ///
+/// `#[inline(always)]` and shared with `x86_popcnt`, so that it is compiled inside that
+/// tier's `popcnt`-enabled function.
+///
 /// # Safety
 /// As for `for_each_group` (valid output, rows ours); `t` is a tile of `a.plan`.
-#[inline]
-unsafe fn tile_group<const KWT: usize, const NA: usize>(
+#[inline(always)]
+pub(super) unsafe fn tile_group<const KWT: usize, const NA: usize>(
     a: &MatArgs<'_>,
     p0: usize,
     t: &ActTile,
@@ -75,29 +89,10 @@ fn tile_store<const KWT: usize, const NA: usize>(t: &TileArgs<'_>) -> TileCounts
     out
 }
 
-/// The block driver shared with `x86_popcnt`.
-///
-/// # Safety
-/// `a.out` must be valid for the whole output and the rows of `blocks` ours alone (see
-/// `for_each_block`).
-#[inline(always)]
-pub(super) unsafe fn matmul_blocks_body(a: &MatArgs<'_>, blocks: std::ops::Range<usize>) {
-    // SAFETY: forwarded from this function's contract (valid output, rows ours).
-    unsafe {
-        for_each_group(a, blocks, |g| {
-            for kt in a.plan.kw_tiles() {
-                for t in kt.acts(a.k_a) {
-                    tiles16!(kt.kwt, t.na, tile_group(a, kt.p0, &t, g.clone()));
-                }
-            }
-        })
-    }
-}
-
 /// The tile-count entry shared with `x86_popcnt`.
 #[inline(always)]
 pub(super) fn tile_counts_body(t: &TileArgs<'_>) -> TileCounts {
-    tiles16!(t.kwt, t.na, tile_store(t))
+    tiles4!(t.kwt, t.na, tile_store(t))
 }
 
 /// Products of the row blocks `blocks` on the portable tier (see [`super::MatArgs`]).
@@ -105,8 +100,16 @@ pub(super) fn tile_counts_body(t: &TileArgs<'_>) -> TileCounts {
 /// # Safety
 /// `a.out` must be valid for the whole output and the rows of `blocks` ours alone.
 pub(super) unsafe fn matmul_blocks(a: &MatArgs<'_>, blocks: std::ops::Range<usize>) {
-    // SAFETY: forwarded from this function's contract.
-    unsafe { matmul_blocks_body(a, blocks) }
+    // SAFETY: forwarded from this function's contract (valid output, rows ours).
+    unsafe {
+        for_each_group(a, blocks, |g| {
+            for kt in a.plan.kw_tiles() {
+                for t in kt.acts(a.k_a) {
+                    tiles4!(kt.kwt, t.na, tile_group(a, kt.p0, &t, g.clone()));
+                }
+            }
+        })
+    }
 }
 
 /// Tile counts on the portable tier.

@@ -4,8 +4,8 @@
 //! ~12-instruction bit-twiddling sequence; enabling the feature on these two functions (and
 //! inlining the portable bodies into them) is a ~2× gain on CPUs without AVX2.
 
-use super::portable::{matmul_blocks_body, tile_counts_body};
-use super::{MatArgs, TileArgs, TileCounts};
+use super::portable::{tile_counts_body, tile_group};
+use super::{MatArgs, TileArgs, TileCounts, for_each_group};
 
 /// Products of the row blocks `blocks` with `popcnt`.
 ///
@@ -14,8 +14,19 @@ use super::{MatArgs, TileArgs, TileCounts};
 /// `a.out` must be valid for the whole output and the rows of `blocks` ours alone.
 #[target_feature(enable = "popcnt")]
 pub(super) unsafe fn matmul_blocks(a: &MatArgs<'_>, blocks: std::ops::Range<usize>) {
-    // SAFETY: forwarded from this function's contract.
-    unsafe { matmul_blocks_body(a, blocks) }
+    // The closure must be written here, not in `portable`: a closure inherits the target
+    // features of the function it is written in, and `portable::tile_group` (inline(always))
+    // then compiles with `popcnt` inside it.
+    // SAFETY: forwarded from this function's contract (valid output, rows ours).
+    unsafe {
+        for_each_group(a, blocks, |g| {
+            for kt in a.plan.kw_tiles() {
+                for t in kt.acts(a.k_a) {
+                    tiles4!(kt.kwt, t.na, tile_group(a, kt.p0, &t, g.clone()));
+                }
+            }
+        })
+    }
 }
 
 /// Tile counts with `popcnt`.
