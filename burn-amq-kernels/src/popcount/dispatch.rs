@@ -37,8 +37,8 @@ static POPCNT: Kernels = Kernels {
     tier: Tier::Popcnt,
     matmul_blocks: super::x86_popcnt::matmul_blocks,
     tile_counts: super::x86_popcnt::tile_counts,
-    max_kwt: portable::MAX_KWT,
-    max_acc: portable::MAX_ACC,
+    max_kwt: portable::ROWS_MAX_KWT,
+    max_acc: portable::ROWS_MAX_ACC,
 };
 
 #[cfg(target_arch = "x86_64")]

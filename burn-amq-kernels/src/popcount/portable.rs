@@ -12,18 +12,24 @@
 use super::{ActTile, MatArgs, TileArgs, TileCounts, combine_tile, for_each_group};
 use crate::pack::interleaved::{Lanes, ROW_BLOCK};
 
-/// Most weight planes per tile.
-pub(super) const MAX_KWT: usize = 2;
-/// Most accumulators (`kwt · na`) per tile: scalar counters must fit in general-purpose
-/// registers next to the weight and activation words.
-pub(super) const MAX_ACC: usize = 4;
+/// Most weight planes per tile in the portable tier (lanes-inner counting).
+pub(super) const MAX_KWT: usize = 4;
+/// Most accumulators (`kwt · na`) per tile in the portable tier.
+pub(super) const MAX_ACC: usize = 16;
+/// Most weight planes per tile for row-at-a-time counting (`x86_popcnt`).
+pub(super) const ROWS_MAX_KWT: usize = 2;
+/// Most accumulators per tile for row-at-a-time counting: the scalar counters must fit in
+/// general-purpose registers next to the weight and activation words.
+pub(super) const ROWS_MAX_ACC: usize = 4;
 
 /// Counts of one tile: `[KWT][NA]` accumulators of 8 row lanes.
 ///
-/// One row (lane) at a time, so the `KWT · NA` counters live in registers through the word
-/// loop; a lanes-inner loop would keep 8× as many counters in memory.
+/// Two loop orders. `ROWWISE`: one row (lane) at a time, so the `KWT · NA` counters stay in
+/// registers through the word loop; best with a scalar `popcnt` instruction. Otherwise the
+/// 8 lanes are innermost, which compilers vectorise (a SIMD-within-a-register bit count on
+/// targets without a popcount instruction), so the portable tier uses that.
 #[inline(always)]
-fn tile<const KWT: usize, const NA: usize>(
+fn tile<const KWT: usize, const NA: usize, const ROWWISE: bool>(
     w: &[Lanes],
     bits: usize,
     words: usize,
@@ -33,20 +39,34 @@ fn tile<const KWT: usize, const NA: usize>(
     let mut acc = [[[0u64; ROW_BLOCK]; NA]; KWT];
     let x = &x[..NA * words];
     let w = &w[..words * bits];
-    for l in 0..ROW_BLOCK {
-        let mut c = [[0u64; NA]; KWT];
+    if ROWWISE {
+        for l in 0..ROW_BLOCK {
+            let mut c = [[0u64; NA]; KWT];
+            for (k, wk) in w.chunks_exact(bits).enumerate() {
+                let wk = &wk[p0..p0 + KWT];
+                for aa in 0..NA {
+                    let xv = x[aa * words + k];
+                    for ii in 0..KWT {
+                        c[ii][aa] += u64::from((wk[ii].0[l] ^ xv).count_ones());
+                    }
+                }
+            }
+            for ii in 0..KWT {
+                for aa in 0..NA {
+                    acc[ii][aa][l] = c[ii][aa];
+                }
+            }
+        }
+    } else {
         for (k, wk) in w.chunks_exact(bits).enumerate() {
             let wk = &wk[p0..p0 + KWT];
             for aa in 0..NA {
                 let xv = x[aa * words + k];
                 for ii in 0..KWT {
-                    c[ii][aa] += u64::from((wk[ii].0[l] ^ xv).count_ones());
+                    for l in 0..ROW_BLOCK {
+                        acc[ii][aa][l] += u64::from((wk[ii].0[l] ^ xv).count_ones());
+                    }
                 }
-            }
-        }
-        for ii in 0..KWT {
-            for aa in 0..NA {
-                acc[ii][aa][l] = c[ii][aa];
             }
         }
     }
@@ -55,13 +75,10 @@ fn tile<const KWT: usize, const NA: usize>(
 
 /// Every block of `group` against one tile: counts, then folded into the output.
 ///
-/// `#[inline(always)]` and shared with `x86_popcnt`, so that it is compiled inside that
-/// tier's `popcnt`-enabled function.
-///
 /// # Safety
 /// As for `for_each_group` (valid output, rows ours); `t` is a tile of `a.plan`.
 #[inline(always)]
-pub(super) unsafe fn tile_group<const KWT: usize, const NA: usize>(
+unsafe fn tile_group_impl<const KWT: usize, const NA: usize, const ROWWISE: bool>(
     a: &MatArgs<'_>,
     p0: usize,
     t: &ActTile,
@@ -70,16 +87,49 @@ pub(super) unsafe fn tile_group<const KWT: usize, const NA: usize>(
     let (bits, words) = (a.w.bits(), a.w.words());
     let x = &a.x[t.a0 * words..];
     for blk in group {
-        let cnt = tile::<KWT, NA>(a.w.block_planes(blk), bits, words, p0, x);
+        let cnt = tile::<KWT, NA, ROWWISE>(a.w.block_planes(blk), bits, words, p0, x);
         // SAFETY: forwarded from this function's contract.
         unsafe { combine_tile::<KWT, NA>(a, blk, p0, t, &cnt) };
     }
 }
 
+/// [`tile_group_impl`] with lanes-inner counting (the portable tier).
+///
+/// # Safety
+/// As for [`tile_group_impl`].
+#[inline(always)]
+unsafe fn tile_group<const KWT: usize, const NA: usize>(
+    a: &MatArgs<'_>,
+    p0: usize,
+    t: &ActTile,
+    group: std::ops::Range<usize>,
+) {
+    // SAFETY: forwarded from this function's contract.
+    unsafe { tile_group_impl::<KWT, NA, false>(a, p0, t, group) }
+}
+
+/// [`tile_group_impl`] with row-at-a-time counting, for `x86_popcnt`: `#[inline(always)]`
+/// so that it compiles inside that tier's `popcnt`-enabled function.
+///
+/// # Safety
+/// As for [`tile_group_impl`].
+#[inline(always)]
+pub(super) unsafe fn tile_group_rows<const KWT: usize, const NA: usize>(
+    a: &MatArgs<'_>,
+    p0: usize,
+    t: &ActTile,
+    group: std::ops::Range<usize>,
+) {
+    // SAFETY: forwarded from this function's contract.
+    unsafe { tile_group_impl::<KWT, NA, true>(a, p0, t, group) }
+}
+
 /// Stores one tile's counts in the flat [`TileCounts`] layout.
 #[inline(always)]
-fn tile_store<const KWT: usize, const NA: usize>(t: &TileArgs<'_>) -> TileCounts {
-    let cnt = tile::<KWT, NA>(t.w, t.bits, t.words, t.p0, t.x);
+fn tile_store_impl<const KWT: usize, const NA: usize, const ROWWISE: bool>(
+    t: &TileArgs<'_>,
+) -> TileCounts {
+    let cnt = tile::<KWT, NA, ROWWISE>(t.w, t.bits, t.words, t.p0, t.x);
     let mut out = [[0u64; ROW_BLOCK]; 16];
     for ii in 0..KWT {
         for aa in 0..NA {
@@ -89,10 +139,20 @@ fn tile_store<const KWT: usize, const NA: usize>(t: &TileArgs<'_>) -> TileCounts
     out
 }
 
-/// The tile-count entry shared with `x86_popcnt`.
 #[inline(always)]
-pub(super) fn tile_counts_body(t: &TileArgs<'_>) -> TileCounts {
-    tiles4!(t.kwt, t.na, tile_store(t))
+fn tile_store<const KWT: usize, const NA: usize>(t: &TileArgs<'_>) -> TileCounts {
+    tile_store_impl::<KWT, NA, false>(t)
+}
+
+#[inline(always)]
+fn tile_store_rows<const KWT: usize, const NA: usize>(t: &TileArgs<'_>) -> TileCounts {
+    tile_store_impl::<KWT, NA, true>(t)
+}
+
+/// The row-at-a-time tile-count entry of `x86_popcnt` (inlined into its `popcnt` function).
+#[inline(always)]
+pub(super) fn tile_counts_rows(t: &TileArgs<'_>) -> TileCounts {
+    tiles4!(t.kwt, t.na, tile_store_rows(t))
 }
 
 /// Products of the row blocks `blocks` on the portable tier (see [`super::MatArgs`]).
@@ -105,7 +165,7 @@ pub(super) unsafe fn matmul_blocks(a: &MatArgs<'_>, blocks: std::ops::Range<usiz
         for_each_group(a, blocks, |g| {
             for kt in a.plan.kw_tiles() {
                 for t in kt.acts(a.k_a) {
-                    tiles4!(kt.kwt, t.na, tile_group(a, kt.p0, &t, g.clone()));
+                    tiles16!(kt.kwt, t.na, tile_group(a, kt.p0, &t, g.clone()));
                 }
             }
         })
@@ -117,5 +177,5 @@ pub(super) unsafe fn matmul_blocks(a: &MatArgs<'_>, blocks: std::ops::Range<usiz
 /// # Safety
 /// None beyond the signature: `unsafe` only to share the dispatch table's type.
 pub(super) unsafe fn tile_counts(t: &TileArgs<'_>) -> TileCounts {
-    tile_counts_body(t)
+    tiles16!(t.kwt, t.na, tile_store(t))
 }
