@@ -72,41 +72,68 @@ unsafe fn tile_group<const KWT: usize, const NA: usize>(
     let (bits, words) = (a.w.bits(), a.w.words());
     let x = &a.x[t.a0 * words..];
     let betas = &a.betas[t.a0..t.a0 + NA];
-    let nv = _mm256_set1_epi32(a.w.n() as i32);
+    // Weight planes are combined two at a time in 16-lane registers: one permute packs the
+    // low halves of two u64 count vectors into 16 i32 lanes, and shift, subtract, convert and
+    // fma then serve both planes (5 zmm ops per two pairs). An odd last plane takes the
+    // 8-lane path. α of consecutive planes are contiguous, so one load gives both.
+    const HALF_MAX: usize = 2; // KWT <= 4
+    let pairs = KWT / 2;
+    let odd = KWT % 2 == 1;
+    let low_dwords = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    let nv16 = _mm512_set1_epi32(a.w.n() as i32);
+    let nv8 = _mm256_set1_epi32(a.w.n() as i32);
     for blk in group {
         let cnt = tile::<KWT, NA>(a.w.block_planes(blk), bits, words, p0, x);
         let alphas = &a.w.block_alphas(blk)[p0 * ROW_BLOCK..(p0 + KWT) * ROW_BLOCK];
-        let mut alpha = [_mm256_setzero_ps(); KWT];
-        for (ii, v) in alpha.iter_mut().enumerate() {
-            // SAFETY: `(ii + 1) · 8 <= alphas.len()` (sliced above); unaligned load.
-            *v = unsafe { _mm256_loadu_ps(alphas.as_ptr().add(ii * ROW_BLOCK)) };
+        let mut alpha16 = [_mm512_setzero_ps(); HALF_MAX];
+        for (pp, v) in alpha16.iter_mut().enumerate().take(pairs) {
+            // SAFETY: planes `2pp, 2pp + 1 < KWT`: 16 floats inside `alphas`; unaligned load.
+            *v = unsafe { _mm512_loadu_ps(alphas.as_ptr().add(2 * pp * ROW_BLOCK)) };
         }
+        let alpha8 = if odd {
+            // SAFETY: plane `KWT − 1`: the last 8 floats of `alphas`; unaligned load.
+            unsafe { _mm256_loadu_ps(alphas.as_ptr().add((KWT - 1) * ROW_BLOCK)) }
+        } else {
+            _mm256_setzero_ps()
+        };
         // Batch item and plane of activation plane `a0 + aa`, advanced without divisions.
         let (mut b, mut j) = (t.b0, t.j0);
-        // Σⱼ βⱼ·dᵢⱼ per weight plane for the current batch item, α applied once per item:
-        // 5 ymm ops per pair (narrow, shift, subtract, convert, fma) instead of 7.
-        let mut part = [_mm256_setzero_ps(); KWT];
+        // Σⱼ βⱼ·dᵢⱼ per weight plane for the current batch item; α is applied once per item.
+        let mut part16 = [_mm512_setzero_ps(); HALF_MAX];
+        let mut part8 = _mm256_setzero_ps();
         for (aa, &beta) in betas.iter().enumerate() {
-            let beta = _mm256_set1_ps(beta);
-            for ii in 0..KWT {
-                // d = n − 2c exactly in i32 (counts fit: n <= MAX_N), rounded to f32 once.
-                let c = _mm512_cvtepi64_epi32(cnt[ii][aa]);
-                let d = _mm256_sub_epi32(nv, _mm256_slli_epi32::<1>(c));
-                part[ii] = _mm256_fmadd_ps(beta, _mm256_cvtepi32_ps(d), part[ii]);
+            // d = n − 2c exactly in i32 (counts fit: n <= MAX_N), rounded to f32 once.
+            for pp in 0..pairs {
+                let c = _mm512_permutex2var_epi32(cnt[2 * pp][aa], low_dwords, cnt[2 * pp + 1][aa]);
+                let d = _mm512_sub_epi32(nv16, _mm512_slli_epi32::<1>(c));
+                part16[pp] =
+                    _mm512_fmadd_ps(_mm512_set1_ps(beta), _mm512_cvtepi32_ps(d), part16[pp]);
+            }
+            if odd {
+                let c = _mm512_cvtepi64_epi32(cnt[KWT - 1][aa]);
+                let d = _mm256_sub_epi32(nv8, _mm256_slli_epi32::<1>(c));
+                part8 = _mm256_fmadd_ps(_mm256_set1_ps(beta), _mm256_cvtepi32_ps(d), part8);
             }
             j += 1;
             let item_done = j == a.k_a;
             if item_done || aa == NA - 1 {
-                let mut run = _mm256_mul_ps(alpha[0], part[0]);
-                for ii in 1..KWT {
-                    run = _mm256_fmadd_ps(alpha[ii], part[ii], run);
+                let mut run = _mm256_mul_ps(alpha8, part8);
+                if pairs > 0 {
+                    let mut run16 = _mm512_mul_ps(alpha16[0], part16[0]);
+                    for pp in 1..pairs {
+                        run16 = _mm512_fmadd_ps(alpha16[pp], part16[pp], run16);
+                    }
+                    // Fold the two planes' halves (lanes 0–7 and 8–15) together.
+                    let hi = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(run16)));
+                    run = _mm256_add_ps(run, _mm256_add_ps(_mm512_castps512_ps256(run16), hi));
                 }
                 let mut lanes = [0.0f32; ROW_BLOCK];
                 // SAFETY: `lanes` is 8 floats: one unaligned 256-bit store.
                 unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), run) };
                 // SAFETY: `b < items`, `blk` in our range: forwarded from the contract.
                 unsafe { add_to_out(a, b, blk, &lanes) };
-                part = [_mm256_setzero_ps(); KWT];
+                part16 = [_mm512_setzero_ps(); HALF_MAX];
+                part8 = _mm256_setzero_ps();
             }
             if item_done {
                 (b, j) = (b + 1, 0);
