@@ -16,5 +16,7 @@
 //!   of 8 with one row per `u64` lane).
 
 mod bitplanes;
+pub mod interleaved;
 
 pub use bitplanes::{BitPlanes, BitPlanesMut, BitPlanesRef, words_for};
+pub use interleaved::{InterleavedPlanes, ROW_BLOCK};
