@@ -31,7 +31,9 @@ fn popcount(c: &mut Criterion) {
                 g.bench_with_input(
                     BenchmarkId::new(format!("{m}x{n}/w{wb}a{ab}"), batch),
                     &batch,
-                    |b, _| b.iter(|| popcount_matmul(&inter, xq.as_ref(), &mut out, Par::Seq).unwrap()),
+                    |b, _| {
+                        b.iter(|| popcount_matmul(&inter, xq.as_ref(), &mut out, Par::Seq).unwrap())
+                    },
                 );
             }
         }
@@ -52,9 +54,15 @@ fn lookup(c: &mut Criterion) {
             let mut out = vec![0.0f32; batch * m];
             let mut scratch = LutScratch::new();
             g.throughput(Throughput::Elements((m * n * batch) as u64));
-            g.bench_with_input(BenchmarkId::new(format!("{m}x{n}/w2"), batch), &batch, |b, _| {
-                b.iter(|| lut_matmul(&lut, &x, batch, &mut out, &mut scratch, Par::Seq).unwrap())
-            });
+            g.bench_with_input(
+                BenchmarkId::new(format!("{m}x{n}/w2"), batch),
+                &batch,
+                |b, _| {
+                    b.iter(|| {
+                        lut_matmul(&lut, &x, batch, &mut out, &mut scratch, Par::Seq).unwrap()
+                    })
+                },
+            );
         }
     }
     g.finish();
@@ -76,5 +84,11 @@ fn activation_quantize(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, popcount, lookup, activation_quantize);
+// The macro generates an undocumented public fn.
+#[allow(missing_docs)]
+mod group {
+    use super::*;
+    criterion_group!(benches, popcount, lookup, activation_quantize);
+}
+use group::benches;
 criterion_main!(benches);

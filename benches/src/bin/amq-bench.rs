@@ -43,7 +43,11 @@ fn parse_args() -> Result<Args, String> {
             s => return Err(format!("unexpected argument {s}")),
         }
     }
-    Ok(Args { suite: suite.ok_or("missing suite")?, json, quick })
+    Ok(Args {
+        suite: suite.ok_or("missing suite")?,
+        json,
+        quick,
+    })
 }
 
 fn main() -> ExitCode {

@@ -74,7 +74,11 @@ fn rayon_pool(threads: usize) -> rayon::ThreadPool {
 }
 
 fn par_for(threads: usize) -> Par {
-    if threads <= 1 { Par::Seq } else { Par::Threads(threads) }
+    if threads <= 1 {
+        Par::Seq
+    } else {
+        Par::Threads(threads)
+    }
 }
 
 /// Keeps one core busy with a spinning thread until dropped.
@@ -93,7 +97,10 @@ impl BusyCore {
                 x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
             }
         });
-        BusyCore { stop, handle: Some(handle) }
+        BusyCore {
+            stop,
+            handle: Some(handle),
+        }
     }
 }
 
@@ -143,7 +150,10 @@ fn time_case(
             std::hint::black_box(&out);
         };
         let t = median_us_interleaved(plan, &mut [&mut f32_op, &mut packed_op]);
-        Timed { f32_us: t[0], packed_us: t[1] }
+        Timed {
+            f32_us: t[0],
+            packed_us: t[1],
+        }
     } else {
         let inter = InterleavedPlanes::from(weights);
         let xq = quantize_rows(x_raw, batch, n, a_bits, Method::default(), Par::Seq)
@@ -155,7 +165,10 @@ fn time_case(
         };
         let _ = w_bits;
         let t = median_us_interleaved(plan, &mut [&mut f32_op, &mut packed_op]);
-        Timed { f32_us: t[0], packed_us: t[1] }
+        Timed {
+            f32_us: t[0],
+            packed_us: t[1],
+        }
     }
 }
 
@@ -164,7 +177,14 @@ pub fn run(opts: &KernelsOptions, json: &mut JsonRows) -> String {
     let device = Device::flex();
     let tier = Tier::active();
     let mut table = Table::new(&[
-        "m×n", "batch", "threads", "W/A bits", "tier", "f32 Flex µs", "packed µs", "speedup",
+        "m×n",
+        "batch",
+        "threads",
+        "W/A bits",
+        "tier",
+        "f32 Flex µs",
+        "packed µs",
+        "speedup",
     ]);
     for &(m, n) in &opts.shapes {
         // Weights: N(0,1) scaled like a trained layer; Burn stores Linear weights [n, m].
@@ -185,18 +205,21 @@ pub fn run(opts: &KernelsOptions, json: &mut JsonRows) -> String {
                     let weights = match quantized.iter().find(|(b, _)| *b == w_bits) {
                         Some((_, q)) => q.clone(),
                         None => {
-                            let q = quantize_rows(&w_rows, m, n, w_bits, Method::default(), Par::Auto)
-                                .expect("quantizing weights")
-                                .into_codes();
+                            let q =
+                                quantize_rows(&w_rows, m, n, w_bits, Method::default(), Par::Auto)
+                                    .expect("quantizing weights")
+                                    .into_codes();
                             quantized.push((w_bits, q.clone()));
                             q
                         }
                     };
                     let t = time_case(
-                        opts.plan, &device, &w_f32, &x_f32, &weights, &x_raw, m, n, batch,
-                        threads, w_bits, a_bits,
+                        opts.plan, &device, &w_f32, &x_f32, &weights, &x_raw, m, n, batch, threads,
+                        w_bits, a_bits,
                     );
-                    push_row(&mut table, json, m, n, batch, threads, w_bits, a_bits, tier, &t, false);
+                    push_row(
+                        &mut table, json, m, n, batch, threads, w_bits, a_bits, tier, &t, false,
+                    );
                 }
             }
         }
@@ -216,9 +239,13 @@ pub fn run(opts: &KernelsOptions, json: &mut JsonRows) -> String {
             .into_codes();
         let x_raw = gaussian(batch * n, 2);
         let x_f32 = Tensor::<2>::from_data(TensorData::new(x_raw.clone(), [batch, n]), &device);
-        let one = time_case(opts.plan, &device, &w_f32, &x_f32, &weights, &x_raw, m, n, batch, 1, 2, 2);
+        let one = time_case(
+            opts.plan, &device, &w_f32, &x_f32, &weights, &x_raw, m, n, batch, 1, 2, 2,
+        );
         let busy = BusyCore::start();
-        let two = time_case(opts.plan, &device, &w_f32, &x_f32, &weights, &x_raw, m, n, batch, 2, 2, 2);
+        let two = time_case(
+            opts.plan, &device, &w_f32, &x_f32, &weights, &x_raw, m, n, batch, 2, 2, 2,
+        );
         drop(busy);
         push_row(&mut table, json, m, n, batch, 1, 2, 2, tier, &one, true);
         push_row(&mut table, json, m, n, batch, 2, 2, 2, tier, &two, true);
@@ -247,8 +274,16 @@ fn push_row(
     busy: bool,
 ) {
     let speedup = t.f32_us / t.packed_us;
-    let bits = if a_bits == 0 { format!("{w_bits}/f32") } else { format!("{w_bits}/{a_bits}") };
-    let threads_cell = if busy { format!("{threads} (busy core)") } else { threads.to_string() };
+    let bits = if a_bits == 0 {
+        format!("{w_bits}/f32")
+    } else {
+        format!("{w_bits}/{a_bits}")
+    };
+    let threads_cell = if busy {
+        format!("{threads} (busy core)")
+    } else {
+        threads.to_string()
+    };
     table.push(vec![
         format!("{m}×{n}"),
         batch.to_string(),
@@ -279,7 +314,8 @@ pub fn run_quantize(plan: TimingPlan, ns: &[usize], bits: &[usize], json: &mut J
             let mut alphas = vec![0.0f32; k];
             let mut planes = vec![0u64; k * burn_amq_kernels::words_for(n)];
             let mut op = || {
-                q.quantize_into(&x, &mut alphas, &mut planes).expect("quantize");
+                q.quantize_into(&x, &mut alphas, &mut planes)
+                    .expect("quantize");
                 std::hint::black_box((&alphas, &planes));
             };
             let us = median_us_interleaved(plan, &mut [&mut op])[0];

@@ -254,13 +254,24 @@ impl<'a> BitPlanesRef<'a> {
     pub fn dequantize(&self) -> Vec<f32> {
         let mut out = vec![0.0; self.rows * self.n];
         for (r, row_out) in out.chunks_exact_mut(self.n).enumerate() {
-            self.dequantize_row_into(r, row_out);
+            self.fill_row(r, row_out);
         }
         out
     }
-    /// Writes row `row` dequantized into `out` (`out.len() == n`; panics otherwise).
-    pub fn dequantize_row_into(&self, row: usize, out: &mut [f32]) {
-        assert_eq!(out.len(), self.n, "output row length");
+    /// Writes row `row` dequantized into `out` (`out.len() == n`).
+    pub fn dequantize_row_into(&self, row: usize, out: &mut [f32]) -> Result<()> {
+        if row >= self.rows {
+            return Err(AmqError::ShapeMismatch(format!(
+                "row {row} out of range for {} rows",
+                self.rows
+            )));
+        }
+        check_len("dequantized row", self.n, out.len())?;
+        self.fill_row(row, out);
+        Ok(())
+    }
+
+    fn fill_row(&self, row: usize, out: &mut [f32]) {
         out.fill(0.0);
         for (i, &a) in self.row_alphas(row).iter().enumerate() {
             let plane = self.plane(row, i);
@@ -373,5 +384,16 @@ mod tests {
         // n = 3, bits = 2: plane 0 = [+,-,+], plane 1 = [-,-,+]
         let p = BitPlanes::from_parts(1, 3, 2, vec![2.0, 0.5], vec![0b101, 0b100]).unwrap();
         assert_eq!(p.dequantize(), vec![1.5, -2.5, 2.5]);
+        let mut row = [0.0; 3];
+        p.as_ref().dequantize_row_into(0, &mut row).unwrap();
+        assert_eq!(row, [1.5, -2.5, 2.5]);
+        assert!(matches!(
+            p.as_ref().dequantize_row_into(1, &mut row),
+            Err(AmqError::ShapeMismatch(_))
+        ));
+        assert!(matches!(
+            p.as_ref().dequantize_row_into(0, &mut [0.0; 2]),
+            Err(AmqError::LengthMismatch { .. })
+        ));
     }
 }
