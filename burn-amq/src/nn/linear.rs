@@ -107,6 +107,11 @@ impl QuantLinear {
         let mut dims = input.dims();
         let [d_output, d_input] = weight.dims();
         let rows = dims[..D - 1].iter().product::<usize>();
+        if rows == 0 {
+            // Burn's `reshape` reads a 0 as "keep this dimension", so empty inputs skip it.
+            dims[D - 1] = d_output;
+            return Tensor::zeros(dims, &input.device());
+        }
         let output = input.reshape([rows, d_input]).matmul(weight.transpose());
         let output = match &self.bias {
             Some(bias) => output + bias.val().unsqueeze_dim(0),

@@ -27,6 +27,10 @@ pub(super) fn input_projection(
 ) -> Tensor<3> {
     let [batch, seq, d_input] = x.dims();
     let [rows, _] = weight.dims();
+    if batch * seq == 0 {
+        // Burn's `reshape` reads a 0 as "keep this dimension", so empty inputs skip it.
+        return Tensor::zeros([batch, seq, rows], &x.device());
+    }
     let x = maybe_quantize_ste(input_quantizer, x);
     let projected = x.reshape([batch * seq, d_input]).matmul(weight.transpose());
     let projected = match bias {
