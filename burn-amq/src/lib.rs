@@ -4,7 +4,7 @@
 //! coefficients and `k` sign vectors `bᵢ ∈ {−1, +1}ⁿ`, found greedily, by refined greedy or by
 //! the paper's alternating minimisation ([`quantizer`]). Quantization-aware training uses
 //! full-precision shadow weights, fake quantization in the forward pass and the
-//! straight-through estimator in the backward pass ([`ste`]).
+//! straight-through estimator in the backward pass ([`mod@ste`]).
 //!
 //! The layers in [`nn`] mirror `burn::nn::{Linear, Embedding, Lstm, Gru}` (same forward
 //! signatures, batch-first) with fused, output-unit-major gate matrices; [`convert`] turns

@@ -14,7 +14,7 @@
 //!   constant row) give the dependent planes coefficient 0 instead of dividing by zero, so a
 //!   zero row quantizes to exactly 0 and a constant row to itself.
 //!
-//! The computation is applied to detached values (see [`crate::ste`] for the gradient). It is
+//! The computation is applied to detached values (see [`mod@crate::ste`] for the gradient). It is
 //! written with Burn tensor ops so it runs on every backend; a CPU kernel fast path for Flex
 //! plugs in at [`Quantizer::quantize_rows`] (the single dispatch point) without changing callers.
 
@@ -124,7 +124,7 @@ impl Quantizer {
 /// Dequantized row-wise quantization of a weight-like `[rows, n]` tensor: one coefficient
 /// vector per row (per output unit when rows are output units).
 ///
-/// Fails with [`Error::InvalidBits`] unless `bits` is in `1..=8`.
+/// Fails with [`Error::InvalidBits`](crate::Error::InvalidBits) unless `bits` is in `1..=8`.
 pub fn fake_quantize_rows(
     x: Tensor<2>,
     bits: usize,
@@ -137,7 +137,7 @@ pub fn fake_quantize_rows(
 /// sample's vector and gets its own coefficients (the paper quantizes `h_t` as a whole vector).
 ///
 /// The same procedure as [`fake_quantize_rows`]; the separate name states the intent at call
-/// sites. Fails with [`Error::InvalidBits`] unless `bits` is in `1..=8`.
+/// sites. Fails with [`Error::InvalidBits`](crate::Error::InvalidBits) unless `bits` is in `1..=8`.
 pub fn fake_quantize_vectors(
     x: Tensor<2>,
     bits: usize,

@@ -34,9 +34,14 @@ pub fn quantize_ste<const D: usize>(
 impl Quantizer {
     /// [`quantize_ste`] with an already validated quantizer (cannot fail).
     pub fn quantize_ste<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
-        // The quantized value is computed without a tape; only `ste`'s add is recorded.
-        let q = self.quantize_last_dim(x.clone().detach());
-        ste(x, q)
+        // The quantized value is computed off the tape, on the plain inner tensor.
+        let q = self.quantize_last_dim(x.clone().inner());
+        if x.is_autodiff() {
+            ste(x, q.autodiff())
+        } else {
+            // Without autodiff there is no gradient to route: the exact code is the value.
+            q
+        }
     }
 }
 

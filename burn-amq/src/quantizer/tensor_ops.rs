@@ -169,3 +169,43 @@ fn host_to_tensor(values: Vec<f64>, shape: [usize; 2], device: &Device) -> Tenso
 fn host_to_tensor_f32(values: Vec<f32>, shape: [usize; 2], device: &Device) -> Tensor<2> {
     Tensor::from_data(TensorData::new(values, shape), device)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The binary search over midpoints finds the nearest code, like an exhaustive search.
+    #[test]
+    fn nearest_code_assignment_matches_brute_force() {
+        let device = Device::flex();
+        for bits in 1..=4usize {
+            // Two rows with different, deliberately "non-lexicographic" coefficients
+            // (α₁ < α₂ + α₃), where the greedy sign rule is not optimal.
+            let alphas: Vec<f64> = [[1.0, 0.8, 0.7, 0.1], [2.0, 0.5, 0.25, 0.2]]
+                .iter()
+                .flat_map(|row| row[..bits].to_vec())
+                .collect();
+            let n = 41;
+            let xs: Vec<f32> = (0..2 * n).map(|i| (i % n) as f32 * 0.17 - 3.4).collect();
+            let x = Tensor::<2>::from_data(TensorData::new(xs.clone(), [2, n]), &device);
+            let code = BinaryCode {
+                planes: nearest_code_planes(&x, &alphas, bits),
+                alphas: host_to_tensor(alphas.clone(), [2, bits], &device),
+            };
+            let q: Vec<f32> = code.dequantize().into_data().iter::<f32>().collect();
+            for (j, (&xj, &qj)) in xs.iter().zip(&q).enumerate() {
+                let row = &alphas[(j / n) * bits..(j / n + 1) * bits];
+                let best = (0..1usize << bits)
+                    .map(|p| {
+                        let v: f64 = (0..bits)
+                            .map(|i| if p >> i & 1 == 1 { row[i] } else { -row[i] })
+                            .sum();
+                        (f64::from(xj) - v).abs()
+                    })
+                    .fold(f64::INFINITY, f64::min);
+                let got = (f64::from(xj) - f64::from(qj)).abs();
+                assert!(got <= best + 1e-6, "k={bits} x={xj}: {got} > {best}");
+            }
+        }
+    }
+}

@@ -142,3 +142,30 @@ fn lstm_record_round_trip_restores_the_function() {
     assert_eq!(from_file.weight_quantizer(), trained.weight_quantizer());
     let _ = std::fs::remove_file(path.with_extension("bpk"));
 }
+
+#[test]
+fn valid_mode_computes_the_same_function() {
+    let device = Device::flex().autodiff();
+    device.seed(23);
+    let model = lstm(&device);
+    let x = gaussian([2, 3, 3], 24, &device);
+    let (train_out, _) = model.forward(x.clone(), None);
+    let inference = model.valid();
+    assert_eq!(inference.hidden_quantizer(), model.hidden_quantizer());
+    let (valid_out, _) = inference.forward(x.inner(), None);
+    assert!(!valid_out.is_autodiff());
+    assert!(max_abs_diff(&train_out.inner(), &valid_out) < 1e-6);
+}
+
+#[test]
+fn configs_round_trip_through_json() {
+    use burn::config::{Config, config_to_json};
+    let config = QuantGruConfig::new(3, 4, true)
+        .with_act_bits(Some(3))
+        .with_method(burn_amq::QuantMethod::Alternating { cycles: 5 });
+    let json = config_to_json(&config);
+    let back = QuantGruConfig::load_binary(json.as_bytes()).expect("parse config");
+    assert_eq!(back.method, config.method);
+    assert_eq!(back.act_bits, Some(3));
+    assert_eq!(back.weight_bits, Some(2));
+}
