@@ -7,6 +7,7 @@ use burn::prelude::*;
 use burn::tensor::Int;
 use burn::tensor::module::embedding;
 
+use super::effective_weight;
 use crate::error as amq;
 use crate::quantizer::{QuantMethod, Quantizer};
 use crate::ste::maybe_quantize_ste;
@@ -81,11 +82,7 @@ impl QuantEmbedding {
 
     /// The table the forward pass reads from, `[n_embedding, d_model]`, without gradient.
     pub fn effective_weight(&self) -> Tensor<2> {
-        let weight = self.weight.val().detach();
-        match &self.weight_quantizer {
-            Some(quantizer) => quantizer.quantize_rows(weight),
-            None => weight,
-        }
+        effective_weight(self.weight_quantizer.as_ref(), &self.weight)
     }
 
     /// The weight quantizer (`None` = full precision).

@@ -5,7 +5,7 @@ use burn::module::{Module, Param};
 use burn::nn::Initializer;
 use burn::prelude::*;
 
-use super::{LayerQuantizers, QuantizationConfig};
+use super::{LayerQuantizers, QuantizationConfig, effective_weight};
 use crate::error as amq;
 use crate::quantizer::{QuantMethod, Quantizer};
 use crate::ste::maybe_quantize_ste;
@@ -123,11 +123,7 @@ impl QuantLinear {
 
     /// The weights the forward pass uses, `[d_output, d_input]`, without gradient.
     pub fn effective_weight(&self) -> Tensor<2> {
-        let weight = self.weight.val().detach();
-        match &self.weight_quantizer {
-            Some(quantizer) => quantizer.quantize_rows(weight),
-            None => weight,
-        }
+        effective_weight(self.weight_quantizer.as_ref(), &self.weight)
     }
 
     /// The weight quantizer (`None` = full-precision weights).

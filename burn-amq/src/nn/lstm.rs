@@ -7,7 +7,7 @@ use burn::prelude::*;
 use burn::tensor::activation::sigmoid;
 
 use super::recurrent::{check_dims, input_projection, stack_steps};
-use super::{LayerQuantizers, QuantizationConfig};
+use super::{LayerQuantizers, QuantizationConfig, effective_weight};
 use crate::error as amq;
 use crate::quantizer::{QuantMethod, Quantizer};
 use crate::ste::maybe_quantize_ste;
@@ -154,6 +154,16 @@ impl QuantLstm {
         }
         let outputs = stack_steps(outputs, [batch, seq, h], &device);
         (outputs, LstmState::new(cell, hidden))
+    }
+
+    /// The input weights the forward pass uses, `[4h, d_input]`, without gradient.
+    pub fn effective_input_weight(&self) -> Tensor<2> {
+        effective_weight(self.quantizers.weight.as_ref(), &self.input_weight)
+    }
+
+    /// The recurrent weights the forward pass uses, `[4h, h]`, without gradient.
+    pub fn effective_recurrent_weight(&self) -> Tensor<2> {
+        effective_weight(self.quantizers.weight.as_ref(), &self.recurrent_weight)
     }
 
     /// Input size.

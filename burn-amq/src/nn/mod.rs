@@ -28,4 +28,4 @@ pub use gru::{QuantGru, QuantGruConfig};
 pub use linear::{QuantLinear, QuantLinearConfig};
 pub use lstm::{QuantLstm, QuantLstmConfig};
 pub use quantization::QuantizationConfig;
-pub(crate) use quantization::{LayerQuantizers, new_param};
+pub(crate) use quantization::{LayerQuantizers, effective_weight, new_param};

@@ -58,3 +58,16 @@ pub(crate) struct LayerQuantizers {
 pub(crate) fn new_param<const D: usize>(value: Tensor<D>) -> Param<Tensor<D>> {
     Param::from_tensor(value.detach())
 }
+
+/// The value a layer's forward pass uses for `weight`: row-wise quantized when `quantizer` is
+/// set, without gradient.
+pub(crate) fn effective_weight(
+    quantizer: Option<&Quantizer>,
+    weight: &Param<Tensor<2>>,
+) -> Tensor<2> {
+    let weight = weight.val().detach();
+    match quantizer {
+        Some(quantizer) => quantizer.quantize_rows(weight),
+        None => weight,
+    }
+}

@@ -4,7 +4,7 @@
 //! and the per-row code tables (at most `2⁸` entries) travel through the host.
 
 use burn::prelude::*;
-use burn::tensor::{Int, TensorData};
+use burn::tensor::{DType, Int, TensorData};
 
 use super::QuantMethod;
 use super::codebook::code_tables;
@@ -39,12 +39,24 @@ pub(super) fn quantize_rows(x: Tensor<2>, bits: usize, method: QuantMethod) -> T
     if rows == 0 || n == 0 {
         return x;
     }
+    // Sign planes and host tables are f32; other float dtypes round-trip through f32.
+    let dtype = x.dtype();
+    let x = if dtype == DType::F32 {
+        x
+    } else {
+        x.cast(DType::F32)
+    };
     let code = match method {
         QuantMethod::Greedy => greedy(&x, bits),
         QuantMethod::Refined => refined(&x, bits),
         QuantMethod::Alternating { cycles } => alternating(&x, bits, cycles),
     };
-    code.dequantize()
+    let q = code.dequantize();
+    if dtype == DType::F32 {
+        q
+    } else {
+        q.cast(dtype)
+    }
 }
 
 /// ±1 plane of `r` with `sign(0) = +1`.

@@ -128,6 +128,8 @@ fn lstm_quantizes_the_hidden_state_every_step() {
             .unwrap();
         let (out, _) = lstm.forward(x.clone(), None);
         let expected = reference_lstm(&lstm, x.clone(), w_bits, 2, quantize_input);
+        let w = quantized(lstm.recurrent_weight.val(), w_bits);
+        assert!(max_abs_diff(&lstm.effective_recurrent_weight(), &w) == 0.0);
         assert!(max_abs_diff(&out, &expected) < 1e-5, "w_bits={w_bits:?}");
         let (out_fp, _) = QuantLstmConfig::new(3, 5, true)
             .with_weight_bits(None)

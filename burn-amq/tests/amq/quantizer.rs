@@ -148,3 +148,31 @@ fn invalid_bits_are_rejected() {
         assert_eq!(err, Error::InvalidBits { what: "bits", bits });
     }
 }
+
+#[test]
+fn other_float_dtypes_keep_their_dtype() {
+    let device = Device::flex();
+    let x = gaussian_rows(3, 32, 13, &device);
+    let x64 = x.clone().cast(burn::tensor::DType::F64);
+    let q64 = fake_quantize_rows(x64, 2, QuantMethod::default()).unwrap();
+    assert_eq!(q64.dtype(), burn::tensor::DType::F64);
+    let q32 = fake_quantize_rows(x, 2, QuantMethod::default()).unwrap();
+    assert!(max_abs_diff(&q64.cast(burn::tensor::DType::F32), &q32) < 1e-6);
+}
+
+/// The tensor-op quantizer is backend independent: NdArray agrees with Flex.
+#[cfg(feature = "ndarray")]
+#[test]
+#[allow(deprecated)]
+fn ndarray_backend_matches_flex() {
+    let flex = Device::flex();
+    let ndarray = Device::ndarray();
+    let x = gaussian_rows(4, 48, 17, &flex);
+    let x_nd = Tensor::<2>::from_data(x.to_data(), &ndarray);
+    for method in METHODS {
+        let q = fake_quantize_rows(x.clone(), 3, method).unwrap();
+        let q_nd = fake_quantize_rows(x_nd.clone(), 3, method).unwrap();
+        let q_nd = Tensor::<2>::from_data(q_nd.to_data(), &flex);
+        assert!(max_abs_diff(&q, &q_nd) < 1e-5, "{method:?}");
+    }
+}
