@@ -1,0 +1,32 @@
+//! The error type of the Burn side of burn-amq.
+
+/// Why a quantizer, a layer configuration or a conversion was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// A bit width outside `1..=8` was requested.
+    #[error("{what} must be in 1..=8 bits, got {bits}")]
+    InvalidBits {
+        /// Which setting carried the bad value (e.g. "weight_bits").
+        what: &'static str,
+        /// The rejected value.
+        bits: usize,
+    },
+    /// A layer dimension was zero.
+    #[error("{what} must be at least 1, got 0")]
+    ZeroDimension {
+        /// Which dimension was zero (e.g. "d_hidden").
+        what: &'static str,
+    },
+    /// A `burn::nn` module uses a feature the quantized layer does not implement; converting it
+    /// would silently compute a different function.
+    #[error("cannot convert burn::nn::{module}: {reason}")]
+    UnsupportedModule {
+        /// The source module type (e.g. "Lstm").
+        module: &'static str,
+        /// The unsupported setting.
+        reason: String,
+    },
+}
+
+/// Result alias with [`Error`].
+pub type Result<T> = core::result::Result<T, Error>;

@@ -1,0 +1,147 @@
+//! Row-wise multi-bit binary-coded quantization (the paper's Greedy, Refined and Alternating
+//! methods) of Burn tensors.
+//!
+//! Every row `w ∈ Rⁿ` of a `[rows, n]` tensor is approximated by `Σᵢ αᵢ bᵢ` with `k` real
+//! coefficients `αᵢ` (one set per row) and `k` sign vectors `bᵢ ∈ {−1, +1}ⁿ`. The functions here
+//! return the *dequantized* tensor `Σᵢ αᵢ bᵢ` ("fake quantization"), which is what the training
+//! forward pass and the reference for packed inference need.
+//!
+//! Conventions, shared with `burn-amq-kernels`:
+//! - `sign(0) = +1`: a zero residual entry gets the bit `+1`.
+//! - Code assignment (Alternating): each entry goes to the nearest of the `2ᵏ` codes `Σ ±αᵢ`;
+//!   an entry exactly on the midpoint between two codes goes to the *larger* code.
+//! - Least-squares refits that are rank deficient (two sign planes equal up to sign, as for a
+//!   constant row) give the dependent planes coefficient 0 instead of dividing by zero, so a
+//!   zero row quantizes to exactly 0 and a constant row to itself.
+//!
+//! The computation is applied to detached values (see [`mod@crate::ste`] for the gradient). It is
+//! written with Burn tensor ops so it runs on every backend; a CPU kernel fast path for Flex
+//! plugs in at [`Quantizer::quantize_rows`] (the single dispatch point) without changing callers.
+
+mod codebook;
+mod least_squares;
+mod tensor_ops;
+
+use burn::config::Config;
+use burn::prelude::*;
+
+use crate::error as amq;
+
+/// Largest supported bit width. `2⁸` codes per row keep the code tables small.
+pub const MAX_BITS: usize = 8;
+
+/// How the coefficients and sign planes of a row are found.
+#[derive(Config, Debug, Copy, PartialEq, Eq)]
+pub enum QuantMethod {
+    /// Greedy residual binarization: `bᵢ = sign(r)`, `αᵢ = mean|r|`, `r ← r − αᵢ bᵢ`.
+    Greedy,
+    /// Greedy, but after each new plane all coefficients so far are refit by least squares on
+    /// the fixed planes. Planes are never revisited.
+    Refined,
+    /// Greedy initialisation, then `cycles` rounds of (least-squares `α` on fixed planes, sorted
+    /// by magnitude; nearest-code plane assignment for fixed `α`). The paper uses 2 cycles.
+    Alternating {
+        /// Number of alternating cycles `T`; 0 is plain greedy.
+        cycles: usize,
+    },
+}
+
+impl Default for QuantMethod {
+    fn default() -> Self {
+        Self::Alternating { cycles: 2 }
+    }
+}
+
+/// A validated quantizer setting: a bit width in `1..=8` and a method.
+///
+/// Layers keep one per quantization point, so their forward passes cannot fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quantizer {
+    bits: usize,
+    method: QuantMethod,
+}
+
+impl Quantizer {
+    /// Checks `bits` (must be in `1..=8`) and builds the quantizer.
+    pub fn new(bits: usize, method: QuantMethod) -> amq::Result<Self> {
+        Self::named("bits", bits, method)
+    }
+
+    /// Like [`Quantizer::new`], naming the offending setting in the error.
+    pub(crate) fn named(what: &'static str, bits: usize, method: QuantMethod) -> amq::Result<Self> {
+        if (1..=MAX_BITS).contains(&bits) {
+            Ok(Self { bits, method })
+        } else {
+            Err(amq::Error::InvalidBits { what, bits })
+        }
+    }
+
+    /// Builds an optional quantizer: `None` bits means full precision.
+    pub(crate) fn optional(
+        what: &'static str,
+        bits: Option<usize>,
+        method: QuantMethod,
+    ) -> amq::Result<Option<Self>> {
+        bits.map(|bits| Self::named(what, bits, method)).transpose()
+    }
+
+    /// Number of bits `k`.
+    pub fn bits(&self) -> usize {
+        self.bits
+    }
+
+    /// The method.
+    pub fn method(&self) -> QuantMethod {
+        self.method
+    }
+
+    /// Dequantized `Σᵢ αᵢ bᵢ` of every row of `x` (`[rows, n]`).
+    ///
+    /// The result carries no gradient: it is computed on the value of `x` and, when `x` lives
+    /// on an autodiff device, returned there as a constant.
+    pub fn quantize_rows(&self, x: Tensor<2>) -> Tensor<2> {
+        let on_autodiff = x.is_autodiff();
+        // Dispatch point: a backend-specific kernel (e.g. burn-amq-kernels on Flex) goes here,
+        // chosen by `x.device()`; the tensor-op version works on every backend.
+        let q = tensor_ops::quantize_rows(x.inner(), self.bits, self.method);
+        if on_autodiff { q.autodiff() } else { q }
+    }
+
+    /// Dequantized quantization of a `D`-dimensional tensor along its last dimension (every
+    /// vector `x[.., :]` is one row). No gradient, like [`Quantizer::quantize_rows`].
+    pub fn quantize_last_dim<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
+        let dims = x.dims();
+        let n = dims[D - 1];
+        let rows = dims[..D - 1].iter().product::<usize>();
+        if rows == 0 || n == 0 {
+            // Nothing to quantize; an empty tensor is its own quantization.
+            return x.detach();
+        }
+        self.quantize_rows(x.reshape([rows, n])).reshape(dims)
+    }
+}
+
+/// Dequantized row-wise quantization of a weight-like `[rows, n]` tensor: one coefficient
+/// vector per row (per output unit when rows are output units).
+///
+/// Fails with [`Error::InvalidBits`](crate::Error::InvalidBits) unless `bits` is in `1..=8`.
+pub fn fake_quantize_rows(
+    x: Tensor<2>,
+    bits: usize,
+    method: QuantMethod,
+) -> amq::Result<Tensor<2>> {
+    Ok(Quantizer::new(bits, method)?.quantize_rows(x))
+}
+
+/// Dequantized quantization of a batch of activation vectors `[batch, n]`: each row is one
+/// sample's vector and gets its own coefficients (the paper quantizes `h_t` as a whole vector).
+///
+/// The same procedure as [`fake_quantize_rows`]; the separate name states the intent at call
+/// sites. Fails with [`Error::InvalidBits`](crate::Error::InvalidBits) unless `bits` is in `1..=8`.
+pub fn fake_quantize_vectors(
+    x: Tensor<2>,
+    bits: usize,
+    method: QuantMethod,
+) -> amq::Result<Tensor<2>> {
+    fake_quantize_rows(x, bits, method)
+}

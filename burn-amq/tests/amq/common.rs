@@ -1,0 +1,54 @@
+//! Test helpers.
+
+use burn::prelude::*;
+use burn::tensor::TensorData;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use rand_distr::StandardNormal;
+
+/// Host values of a tensor.
+pub fn values<const D: usize>(t: &Tensor<D>) -> Vec<f32> {
+    t.to_data().iter::<f32>().collect()
+}
+
+/// Largest absolute elementwise difference.
+pub fn max_abs_diff<const D: usize>(a: &Tensor<D>, b: &Tensor<D>) -> f32 {
+    assert_eq!(a.dims(), b.dims(), "shapes differ");
+    values(a)
+        .iter()
+        .zip(values(b))
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+/// `[rows, n]` i.i.d. N(0, 1) values from a seeded generator.
+pub fn gaussian_rows(rows: usize, n: usize, seed: u64, device: &Device) -> Tensor<2> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let v: Vec<f32> = (0..rows * n).map(|_| rng.sample(StandardNormal)).collect();
+    Tensor::from_data(TensorData::new(v, [rows, n]), device)
+}
+
+/// A seeded random tensor of any rank, N(0, 1).
+pub fn gaussian<const D: usize>(dims: [usize; D], seed: u64, device: &Device) -> Tensor<D> {
+    let n = dims.iter().product::<usize>();
+    gaussian_rows(1, n, seed, device).reshape(dims)
+}
+
+/// Mean over rows of `‖x − q‖² / ‖x‖²`.
+pub fn mean_relative_error(x: &Tensor<2>, q: &Tensor<2>) -> f64 {
+    let [rows, n] = x.dims();
+    let (xv, qv) = (values(x), values(q));
+    (0..rows)
+        .map(|r| {
+            let row = r * n..(r + 1) * n;
+            let err: f64 = xv[row.clone()]
+                .iter()
+                .zip(&qv[row.clone()])
+                .map(|(a, b)| f64::from(a - b).powi(2))
+                .sum();
+            let norm: f64 = xv[row].iter().map(|a| f64::from(*a).powi(2)).sum();
+            err / norm
+        })
+        .sum::<f64>()
+        / rows as f64
+}

@@ -1,0 +1,8 @@
+//! Integration tests of burn-amq (one binary: linking Burn once keeps the suite fast).
+
+mod common;
+mod convert;
+mod layers;
+mod quantizer;
+mod ste;
+mod training;
