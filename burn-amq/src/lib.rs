@@ -28,6 +28,7 @@
 //! Features: `ndarray` and `wgpu` pass through to Burn's backends of the same name; the
 //! default build has Burn's Flex CPU backend and autodiff.
 
+pub mod backend;
 pub mod convert;
 mod error;
 pub mod nn;

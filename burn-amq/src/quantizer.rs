@@ -20,7 +20,7 @@
 
 mod codebook;
 mod least_squares;
-mod tensor_ops;
+pub(crate) mod tensor_ops;
 
 use burn::config::Config;
 use burn::prelude::*;
@@ -101,9 +101,18 @@ impl Quantizer {
     /// on an autodiff device, returned there as a constant.
     pub fn quantize_rows(&self, x: Tensor<2>) -> Tensor<2> {
         let on_autodiff = x.is_autodiff();
-        // Dispatch point: a backend-specific kernel (e.g. burn-amq-kernels on Flex) goes here,
-        // chosen by `x.device()`; the tensor-op version works on every backend.
-        let q = tensor_ops::quantize_rows(x.inner(), self.bits, self.method);
+        // Dispatch point: f32 tensors on Flex run the burn-amq-kernels quantizer through the
+        // backend extension; every other backend and dtype runs the tensor-op version.
+        let x = x.inner();
+        let [rows, n] = x.dims();
+        let q = if rows == 0 || n == 0 {
+            x
+        } else {
+            match crate::backend::quantize_rows(x.clone(), self.bits, self.method) {
+                Some(q) => q,
+                None => tensor_ops::quantize_rows(x, self.bits, self.method),
+            }
+        };
         if on_autodiff { q.autodiff() } else { q }
     }
 

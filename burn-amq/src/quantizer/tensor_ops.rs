@@ -34,7 +34,7 @@ impl BinaryCode {
 
 /// Dequantized row-wise quantization (see the parent module for the conventions).
 /// `bits` is in `1..=8` (checked by the caller).
-pub(super) fn quantize_rows(x: Tensor<2>, bits: usize, method: QuantMethod) -> Tensor<2> {
+pub(crate) fn quantize_rows(x: Tensor<2>, bits: usize, method: QuantMethod) -> Tensor<2> {
     let [rows, n] = x.dims();
     if rows == 0 || n == 0 {
         return x;
