@@ -4,7 +4,8 @@
 //! programs that need not use Burn. A file is, little-endian throughout:
 //!
 //! 1. a 48-byte [`Preamble`]: magic [`MAGIC`], [`FORMAT_VERSION`], flags (0), the JSON header
-//!    length, the payload length, a CRC-32 of header + payload, and zeroed reserved bytes;
+//!    length, the payload length, a CRC-32 of (preamble bytes 0..32, header, payload), and
+//!    zeroed reserved bytes;
 //! 2. a UTF-8 JSON header, padded with spaces to a multiple of 8 bytes: the metadata map and,
 //!    for every tensor, its name, kind, shape and byte ranges in the payload;
 //! 3. the payload: every tensor part (α, planes, f32 data) 8-byte aligned, zero padding
@@ -50,7 +51,7 @@ mod tensor;
 mod write;
 
 pub use file::PackedFile;
-pub use preamble::{PREAMBLE_LEN, Preamble};
+pub use preamble::{CHECKSUM_OFFSET, PREAMBLE_LEN, Preamble};
 pub use tensor::PackedTensor;
 
 /// The first eight bytes of every packed file.
@@ -58,11 +59,3 @@ pub const MAGIC: [u8; 8] = *b"BURNAMQ\0";
 
 /// The format version this build writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
-
-/// CRC-32 (IEEE) of the header followed by the payload, as stored in [`Preamble::checksum`].
-pub fn checksum(header: &[u8], payload: &[u8]) -> u32 {
-    let mut h = crc32fast::Hasher::new();
-    h.update(header);
-    h.update(payload);
-    h.finalize()
-}

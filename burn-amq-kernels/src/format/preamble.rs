@@ -8,6 +8,9 @@ use crate::error::{AmqError, Result};
 /// Size of the [`Preamble`] in bytes.
 pub const PREAMBLE_LEN: usize = 48;
 
+/// Offset of [`Preamble::checksum`]; the checksum covers the preamble bytes before it.
+pub const CHECKSUM_OFFSET: usize = 32;
+
 /// The first [`PREAMBLE_LEN`] bytes of a packed file (all integers little-endian on disk).
 ///
 /// | bytes  | field         |
@@ -34,15 +37,41 @@ pub struct Preamble {
     pub header_len: u64,
     /// Length of the payload in bytes.
     pub payload_len: u64,
-    /// CRC-32 (IEEE) of the header bytes followed by the payload bytes.
+    /// CRC-32 (IEEE) of preamble bytes `0..32` (magic to payload length, as stored), then
+    /// the header bytes, then the payload bytes; see [`Preamble::compute_checksum`].
     pub checksum: u32,
     /// Must be zero.
     pub reserved: [u32; 3],
 }
 
 const _: () = assert!(size_of::<Preamble>() == PREAMBLE_LEN);
+const _: () = assert!(std::mem::offset_of!(Preamble, checksum) == CHECKSUM_OFFSET);
 
 impl Preamble {
+    /// The version-1 preamble of a file with this header and payload (lengths and checksum
+    /// filled in).
+    pub fn for_parts(header: &[u8], payload: &[u8]) -> Self {
+        let mut p = Self::new(header.len() as u64, payload.len() as u64, 0);
+        p.checksum = p.compute_checksum(header, payload);
+        p
+    }
+
+    /// The checksum a file with this preamble (its fields before `checksum`), `header` and
+    /// `payload` should store.
+    pub fn compute_checksum(&self, header: &[u8], payload: &[u8]) -> u32 {
+        let mut h = self.hasher();
+        h.update(header);
+        h.update(payload);
+        h.finalize()
+    }
+
+    /// A CRC-32 hasher that has already consumed the preamble bytes the checksum covers.
+    pub(crate) fn hasher(&self) -> crc32fast::Hasher {
+        let mut h = crc32fast::Hasher::new();
+        h.update(&self.to_bytes()[..CHECKSUM_OFFSET]);
+        h
+    }
+
     /// A version-1 preamble for the given lengths and checksum.
     pub fn new(header_len: u64, payload_len: u64, checksum: u32) -> Self {
         Self {
@@ -106,7 +135,7 @@ impl Preamble {
                 "reserved preamble bytes are not zero".into(),
             ));
         }
-        if p.header_len % 8 != 0 {
+        if !p.header_len.is_multiple_of(8) {
             return Err(AmqError::CorruptFile(format!(
                 "header length {} is not a multiple of 8",
                 p.header_len

@@ -4,7 +4,6 @@ use std::collections::{BTreeMap, HashSet};
 use std::io::Read;
 
 use super::bytes::{read_f32s, read_u64s};
-use super::checksum;
 use super::file::PackedFile;
 use super::header::{Header, Segment, TensorEntry};
 use super::preamble::{PREAMBLE_LEN, Preamble};
@@ -37,22 +36,24 @@ impl PackedFile {
     /// follows in the stream is left unread). Buffers grow with the bytes actually read, so a
     /// corrupted length field cannot trigger a huge allocation.
     pub fn read_from(r: &mut impl Read) -> Result<Self> {
-        let preamble = read_counted(r, PREAMBLE_LEN as u64, 0)?;
+        let preamble = read_counted(r, PREAMBLE_LEN as u64, 0, PREAMBLE_LEN as u64)?;
         let p = Preamble::parse(&preamble)?;
-        let header = read_counted(r, p.header_len, PREAMBLE_LEN as u64)?;
-        let payload = read_counted(r, p.payload_len, PREAMBLE_LEN as u64 + p.header_len)?;
+        let header = read_counted(r, p.header_len, PREAMBLE_LEN as u64, p.file_len())?;
+        let before = PREAMBLE_LEN as u64 + p.header_len;
+        let payload = read_counted(r, p.payload_len, before, p.file_len())?;
         decode(&p, &header, &payload)
     }
 }
 
-/// Reads exactly `len` bytes (`before` bytes of the file precede them, for the error report).
-fn read_counted(r: &mut impl Read, len: u64, before: u64) -> Result<Vec<u8>> {
+/// Reads exactly `len` bytes; `before` bytes of the file precede them and the file should be
+/// `needed` bytes long (both for the error report).
+fn read_counted(r: &mut impl Read, len: u64, before: u64, needed: u64) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     r.take(len).read_to_end(&mut out)?;
     let got = out.len() as u64;
     if got < len {
         return Err(AmqError::Truncated {
-            needed: before.saturating_add(len),
+            needed,
             available: before + got,
         });
     }
@@ -61,7 +62,7 @@ fn read_counted(r: &mut impl Read, len: u64, before: u64) -> Result<Vec<u8>> {
 
 /// Checks the checksum, parses the header and decodes every tensor.
 fn decode(p: &Preamble, header: &[u8], payload: &[u8]) -> Result<PackedFile> {
-    let computed = checksum(header, payload);
+    let computed = p.compute_checksum(header, payload);
     if computed != p.checksum {
         return Err(AmqError::ChecksumMismatch {
             stored: p.checksum,
@@ -145,7 +146,7 @@ fn parts(t: &TensorEntry) -> Result<Vec<(&'static str, Segment, u64)>> {
 }
 
 fn check_segment(label: &str, seg: Segment, payload_len: u64) -> Result<()> {
-    if seg.offset % 8 != 0 {
+    if !seg.offset.is_multiple_of(8) {
         return Err(AmqError::SegmentMisaligned {
             tensor: label.to_owned(),
             offset: seg.offset,

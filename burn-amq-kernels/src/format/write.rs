@@ -82,13 +82,14 @@ impl PackedFile {
     /// Writes the file to `w`: one pass over the tensors to compute the checksum, one to write.
     pub fn write_to(&self, w: &mut impl Write) -> Result<()> {
         let (header, payload_len) = self.plan();
-        let mut crc = crc32fast::Hasher::new();
+        let mut preamble = Preamble::new(header.len() as u64, payload_len, 0);
+        let mut crc = preamble.hasher();
         crc.update(&header);
         self.emit_payload(&mut |b| {
             crc.update(b);
             Ok(())
         })?;
-        let preamble = Preamble::new(header.len() as u64, payload_len, crc.finalize());
+        preamble.checksum = crc.finalize();
         w.write_all(&preamble.to_bytes())?;
         w.write_all(&header)?;
         self.emit_payload(&mut |b| Ok(w.write_all(b)?))
