@@ -78,7 +78,7 @@ pub fn split(bytes: &[u8]) -> Parts {
 /// of 8 and recomputing lengths and checksum (so only the tampered content is wrong).
 pub fn rebuild_raw(header: &[u8], payload: &[u8]) -> Vec<u8> {
     let mut json = header.to_vec();
-    while json.len() % 8 != 0 {
+    while !json.len().is_multiple_of(8) {
         json.push(b' ');
     }
     let pre = Preamble::for_parts(&json, payload);
