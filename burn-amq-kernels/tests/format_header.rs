@@ -183,7 +183,8 @@ fn duplicate_names_on_read() {
 
 #[test]
 fn schema_violations() {
-    let edits: Vec<Box<dyn Fn(&mut serde_json::Value)>> = vec![
+    type Edit = Box<dyn Fn(&mut serde_json::Value)>;
+    let edits: Vec<Edit> = vec![
         Box::new(|h| h["tensors"][0]["extra"] = json!(1)),
         Box::new(|h| h["extra"] = json!({})),
         Box::new(|h| h["tensors"][0]["kind"] = json!("f16")),
