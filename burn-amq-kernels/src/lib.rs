@@ -13,7 +13,7 @@
 //!   assignment), uniform and balanced quantizers, for one vector or a matrix row by row,
 //!   plus an allocation-free entry point for online activation quantization.
 //! - [`pack`]: the bit convention and the bit-plane layouts.
-//! - [`format`]: the packed model file (named bit-plane and f32 tensors plus metadata).
+//! - [`format`](mod@format): the packed model file (named bit-plane and f32 tensors plus metadata).
 //! - [`popcount`]: k_w-bit × k_a-bit products by xor + popcount.
 //! - [`lut`]: k_w-bit × f32 products by lookup tables.
 //! - [`tier`]: which SIMD tier runs (detected once, `AMQ_KERNEL_TIER` forces one).
