@@ -13,12 +13,14 @@
 //!   assignment), uniform and balanced quantizers, for one vector or a matrix row by row,
 //!   plus an allocation-free entry point for online activation quantization.
 //! - [`pack`]: the bit convention and the bit-plane layouts.
+//! - [`format`](mod@format): the packed model file (named bit-plane and f32 tensors plus metadata).
 //! - [`popcount`]: k_w-bit × k_a-bit products by xor + popcount.
 //! - [`lut`]: k_w-bit × f32 products by lookup tables.
 //! - [`tier`]: which SIMD tier runs (detected once, `AMQ_KERNEL_TIER` forces one).
 //! - [`par`]: the persistent two-thread pool and the [`Par`] switch.
 
 pub mod error;
+pub mod format;
 pub mod lut;
 pub mod pack;
 pub mod par;
