@@ -1,8 +1,10 @@
 //! Explicit parallelism: a small persistent thread pool with work claiming.
 //!
-//! Why not rayon: a 2-bit product of a 4096×1024 matrix takes ~10–20 µs, about as long as
-//! waking a sleeping thread, and a pool whose workers spin forever turns into a millisecond
-//! stall when another process holds the second core. This pool is built for that regime:
+//! Why not rayon: a 2-bit product of a 4096×1024 matrix takes 13–23 µs (BENCHMARKS.md), and
+//! handing a call to a parked rayon worker (`ThreadPool::install` from outside the pool) added
+//! about 100 µs per call on the development machine; a pool whose workers spin forever
+//! instead stalls for milliseconds when another process holds the second core. This pool is
+//! built for that regime:
 //!
 //! - workers spin for a short while after each job ([`SPIN_BEFORE_PARK`]), then park;
 //! - a call splits its work into tasks that *every* participant claims from one atomic
