@@ -3,6 +3,7 @@
 mod common;
 mod convert;
 mod layers;
+mod packed;
 mod quantizer;
 mod ste;
 mod training;
