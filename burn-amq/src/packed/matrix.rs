@@ -17,7 +17,7 @@ enum Product {
     /// Quantized activations: online activation quantization, then XOR + popcount.
     Popcount {
         weights: InterleavedPlanes,
-        quantizer: ActivationQuantizer,
+        quantizer: Box<ActivationQuantizer>,
         /// `[batch][bits]` activation coefficients (grown on demand).
         alphas: Vec<f32>,
         /// `[batch][bits][words]` activation planes (grown on demand).
@@ -61,7 +61,11 @@ impl PackedMatrix {
         let product = match activation {
             Some(a) => Product::Popcount {
                 weights: InterleavedPlanes::from(&codes),
-                quantizer: ActivationQuantizer::new(n, a.bits(), kernel_method(a.method()))?,
+                quantizer: Box::new(ActivationQuantizer::new(
+                    n,
+                    a.bits(),
+                    kernel_method(a.method()),
+                )?),
                 alphas: Vec::new(),
                 planes: Vec::new(),
             },
