@@ -3,7 +3,7 @@
 use burn::nn::LstmState;
 
 use super::matrix::PackedMatrix;
-use super::{check_batch, check_len, host_values};
+use super::{check_batch, check_len, host_values, sigmoid};
 use crate::error::{Error, Result};
 use crate::nn::QuantLstm;
 
@@ -135,10 +135,6 @@ impl QuantLstm {
             xt: Vec::new(),
         })
     }
-}
-
-fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + (-x).exp())
 }
 
 /// Grows `v` to at least `len` and returns its first `len` entries.

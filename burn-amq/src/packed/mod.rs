@@ -18,10 +18,12 @@
 //! calls with that (or a smaller) batch allocate nothing. Layers with full-precision weights
 //! cannot be packed ([`Error::NotQuantized`](crate::Error::NotQuantized)).
 
+mod gru;
 mod linear;
 mod lstm;
 mod matrix;
 
+pub use gru::PackedGru;
 pub use linear::PackedLinear;
 pub use lstm::{PackedLstm, PackedLstmState};
 
@@ -54,4 +56,9 @@ pub(crate) fn check_batch(batch: usize) -> Result<()> {
     } else {
         Ok(())
     }
+}
+
+/// The logistic function.
+pub(crate) fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
 }

@@ -4,6 +4,7 @@ mod common;
 mod convert;
 mod layers;
 mod packed;
+mod packed_gru;
 mod quantizer;
 mod ste;
 mod training;
