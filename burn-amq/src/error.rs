@@ -43,6 +43,14 @@ pub enum Error {
         /// The length it got.
         actual: usize,
     },
+    /// An embedding index is not a row of the table.
+    #[error("index {index} is outside the table of {rows} rows")]
+    IndexOutOfRange {
+        /// The rejected index.
+        index: usize,
+        /// Rows in the table.
+        rows: usize,
+    },
     /// A `burn-amq-kernels` call failed (non-finite input, unsupported shape, ...).
     #[error("kernel: {0}")]
     Kernel(#[from] burn_amq_kernels::AmqError),

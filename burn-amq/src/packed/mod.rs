@@ -18,11 +18,13 @@
 //! calls with that (or a smaller) batch allocate nothing. Layers with full-precision weights
 //! cannot be packed ([`Error::NotQuantized`](crate::Error::NotQuantized)).
 
+mod embedding;
 mod gru;
 mod linear;
 mod lstm;
 mod matrix;
 
+pub use embedding::PackedEmbedding;
 pub use gru::PackedGru;
 pub use linear::PackedLinear;
 pub use lstm::{PackedLstm, PackedLstmState};

@@ -310,3 +310,48 @@ fn lstm_bad_input_is_rejected() {
     assert!(out.is_empty());
     assert_eq!(s, PackedLstmState::zeros(2, H));
 }
+
+#[test]
+fn embedding_lookup_matches_forward() {
+    use burn::tensor::{Int, TensorData};
+    use burn_amq::nn::QuantEmbeddingConfig;
+    let device = Device::flex();
+    device.seed(12);
+    for bits in 1..=4 {
+        let layer = QuantEmbeddingConfig::new(10, 7)
+            .with_weight_bits(Some(bits))
+            .init(&device)
+            .unwrap();
+        let packed = layer.pack().unwrap();
+        assert_eq!((packed.n_embedding(), packed.d_model()), (10, 7));
+        let idx = [3usize, 0, 9, 3, 5, 1];
+        let ids: Vec<i64> = idx.iter().map(|&i| i as i64).collect();
+        let indices = Tensor::<2, Int>::from_data(TensorData::new(ids, [2, 3]), &device);
+        let expected = values(&layer.forward(indices));
+        let mut out = vec![0.0; idx.len() * 7];
+        packed.lookup(&idx, &mut out).unwrap();
+        let d = max_diff(&out, &expected);
+        assert!(d <= 1e-6 * scale(&expected), "bits {bits}: {d}");
+        assert_eq!(
+            packed.lookup(&[10], &mut out[..7]),
+            Err(Error::IndexOutOfRange {
+                index: 10,
+                rows: 10
+            })
+        );
+        assert!(matches!(
+            packed.lookup(&[1], &mut out[..6]),
+            Err(Error::LengthMismatch { what: "out", .. })
+        ));
+    }
+    let fp = QuantEmbeddingConfig::new(4, 2)
+        .with_weight_bits(None)
+        .init(&device)
+        .unwrap();
+    assert_eq!(
+        fp.pack().unwrap_err(),
+        Error::NotQuantized {
+            layer: "QuantEmbedding"
+        }
+    );
+}
