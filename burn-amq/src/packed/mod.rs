@@ -1,5 +1,6 @@
 //! Packed CPU inference: trained quantized layers repacked once into the layouts of the
-//! `burn-amq-kernels` products.
+//! `burn-amq-kernels` products ([`PackedLinear`], [`PackedLstm`], [`PackedGru`],
+//! [`PackedEmbedding`], built by each layer's `pack()`).
 //!
 //! `pack()` on a layer quantizes its shadow weights once, with the layer's own weight
 //! quantizer on the kernels (the very kernel the Flex forward pass calls, so the codes are the
@@ -16,7 +17,7 @@
 //!
 //! Scratch buffers live in the packed layer: after the first call with a given batch size,
 //! calls with that (or a smaller) batch allocate nothing. Layers with full-precision weights
-//! cannot be packed ([`Error::NotQuantized`](crate::Error::NotQuantized)).
+//! cannot be packed ([`Error::NotQuantized`]).
 
 mod embedding;
 mod gru;
