@@ -6,7 +6,7 @@ use burn_amq::Error;
 use burn_amq::nn::{QuantLinearConfig, QuantLstm, QuantLstmConfig};
 use burn_amq::packed::PackedLstmState;
 
-use crate::common::{gaussian, values};
+use crate::common::{gaussian, reseeded, values};
 
 /// Popcount path: packed == fake-quantized forward up to this fraction of the output scale.
 const POPCOUNT_REL_TOL: f32 = 1e-4;
@@ -31,6 +31,7 @@ fn linear_popcount_matches_fake_quantized_forward() {
                 .with_weight_bits(Some(wbits))
                 .with_act_bits(Some(abits))
                 .init(&device)
+                .map(|l| reseeded(l, 1))
                 .unwrap();
             let mut packed = layer.pack().unwrap();
             assert!(packed.quantizes_input());
@@ -61,6 +62,7 @@ fn linear_lookup_is_within_the_lookup_error_bound() {
         let layer = QuantLinearConfig::new(70, 9)
             .with_weight_bits(Some(wbits))
             .init(&device)
+            .map(|l| reseeded(l, 2))
             .unwrap();
         let mut packed = layer.pack().unwrap();
         assert!(!packed.quantizes_input());
@@ -93,6 +95,7 @@ fn linear_without_bias_and_bad_input() {
         .with_bias(false)
         .with_act_bits(Some(2))
         .init(&device)
+        .map(|l| reseeded(l, 3))
         .unwrap();
     let mut packed = layer.pack().unwrap();
     let x = gaussian([2, 5], 9, &device);
@@ -127,6 +130,7 @@ fn full_precision_layers_do_not_pack() {
     let linear = QuantLinearConfig::new(3, 2)
         .with_weight_bits(None)
         .init(&device)
+        .map(|l| reseeded(l, 4))
         .unwrap();
     assert_eq!(
         linear.pack().unwrap_err(),
@@ -138,6 +142,7 @@ fn full_precision_layers_do_not_pack() {
         .with_weight_bits(None)
         .with_act_bits(Some(2))
         .init(&device)
+        .map(|l| reseeded(l, 5))
         .unwrap();
     assert_eq!(
         lstm.pack().unwrap_err(),
@@ -155,6 +160,7 @@ fn lstm(wbits: usize, abits: Option<usize>, quantize_input: bool, device: &Devic
         .with_act_bits(abits)
         .with_quantize_input(quantize_input)
         .init(device)
+        .map(|l| reseeded(l, 6))
         .unwrap()
 }
 
@@ -321,6 +327,7 @@ fn embedding_lookup_matches_forward() {
         let layer = QuantEmbeddingConfig::new(10, 7)
             .with_weight_bits(Some(bits))
             .init(&device)
+            .map(|l| reseeded(l, 7))
             .unwrap();
         let packed = layer.pack().unwrap();
         assert_eq!((packed.n_embedding(), packed.d_model()), (10, 7));
@@ -347,6 +354,7 @@ fn embedding_lookup_matches_forward() {
     let fp = QuantEmbeddingConfig::new(4, 2)
         .with_weight_bits(None)
         .init(&device)
+        .map(|l| reseeded(l, 8))
         .unwrap();
     assert_eq!(
         fp.pack().unwrap_err(),

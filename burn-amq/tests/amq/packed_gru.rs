@@ -4,7 +4,7 @@ use burn::prelude::*;
 use burn_amq::Error;
 use burn_amq::nn::{QuantGru, QuantGruConfig};
 
-use crate::common::{gaussian, values};
+use crate::common::{gaussian, reseeded, values};
 
 const D_IN: usize = 5;
 const H: usize = 3;
@@ -16,6 +16,7 @@ fn gru(wbits: Option<usize>, abits: Option<usize>, reset_after: bool, device: &D
         .with_weight_bits(wbits)
         .with_act_bits(abits)
         .init(device)
+        .map(|l| reseeded(l, 1))
         .unwrap()
 }
 
