@@ -25,6 +25,9 @@
 //! # Ok::<(), burn_amq::Error>(())
 //! ```
 //!
+//! [`packed`] turns trained layers into CPU inference layers that run on bit planes
+//! (popcount products when activations are quantized, lookup tables when only weights are).
+//!
 //! Features: `ndarray` and `wgpu` pass through to Burn's backends of the same name; the
 //! default build has Burn's Flex CPU backend and autodiff.
 
@@ -32,6 +35,7 @@ pub mod backend;
 pub mod convert;
 mod error;
 pub mod nn;
+pub mod packed;
 pub mod quantizer;
 pub mod ste;
 

@@ -52,3 +52,26 @@ pub fn mean_relative_error(x: &Tensor<2>, q: &Tensor<2>) -> f64 {
         .sum::<f64>()
         / rows as f64
 }
+
+/// Replaces every float parameter of `module` with seeded N(0, 1) values (scaled 0.4 for
+/// matrices, 0.1 for vectors), in traversal order, so a test's layers do not depend on the
+/// device's random generator, which tests running in parallel share.
+pub fn reseeded<M: Module>(module: M, seed: u64) -> M {
+    struct Reseed {
+        seed: u64,
+    }
+    impl burn::module::ModuleMapper for Reseed {
+        fn map_float<const D: usize>(
+            &mut self,
+            param: burn::module::Param<Tensor<D>>,
+        ) -> burn::module::Param<Tensor<D>> {
+            self.seed += 1;
+            let seed = self.seed;
+            param.map(|t| {
+                let scale = if D == 1 { 0.1 } else { 0.4 };
+                gaussian(t.dims(), seed, &t.device()) * scale
+            })
+        }
+    }
+    module.map(&mut Reseed { seed: seed * 1000 })
+}

@@ -3,6 +3,8 @@
 mod common;
 mod convert;
 mod layers;
+mod packed;
+mod packed_gru;
 mod quantizer;
 mod ste;
 mod training;

@@ -1,0 +1,140 @@
+//! One packed weight matrix and the product it runs.
+
+use burn_amq_kernels::lut::{LutScratch, LutWeights, lut_matmul};
+use burn_amq_kernels::pack::interleaved::InterleavedPlanes;
+use burn_amq_kernels::popcount::popcount_matmul;
+use burn_amq_kernels::quant::{ActivationQuantizer, quantize_rows};
+use burn_amq_kernels::{BitPlanes, BitPlanesMut, BitPlanesRef, Par, words_for};
+
+use super::{check_batch, check_len};
+use crate::backend::kernel_method;
+use crate::error::Result;
+use crate::quantizer::Quantizer;
+
+/// How the product is computed.
+#[derive(Debug, Clone)]
+enum Product {
+    /// Quantized activations: online activation quantization, then XOR + popcount.
+    Popcount {
+        weights: InterleavedPlanes,
+        quantizer: Box<ActivationQuantizer>,
+        /// `[batch][bits]` activation coefficients (grown on demand).
+        alphas: Vec<f32>,
+        /// `[batch][bits][words]` activation planes (grown on demand).
+        planes: Vec<u64>,
+    },
+    /// Full-precision activations: lookup tables over the f32 input.
+    Lookup {
+        weights: LutWeights,
+        scratch: LutScratch,
+    },
+}
+
+/// A `[rows, n]` weight matrix quantized row-wise once, with its product's scratch.
+#[derive(Debug, Clone)]
+pub(crate) struct PackedMatrix {
+    rows: usize,
+    n: usize,
+    codes: BitPlanes,
+    product: Product,
+}
+
+impl PackedMatrix {
+    /// Quantizes `w` (`[rows][n]`) with `weight` and prepares the product for inputs quantized
+    /// with `activation` (`None`: f32 inputs, lookup tables).
+    pub(crate) fn new(
+        w: &[f32],
+        rows: usize,
+        n: usize,
+        weight: Quantizer,
+        activation: Option<Quantizer>,
+    ) -> Result<Self> {
+        let codes = quantize_rows(
+            w,
+            rows,
+            n,
+            weight.bits(),
+            kernel_method(weight.method()),
+            Par::Auto,
+        )?
+        .into_codes();
+        let product = match activation {
+            Some(a) => Product::Popcount {
+                weights: InterleavedPlanes::from(&codes),
+                quantizer: Box::new(ActivationQuantizer::new(
+                    n,
+                    a.bits(),
+                    kernel_method(a.method()),
+                )?),
+                alphas: Vec::new(),
+                planes: Vec::new(),
+            },
+            None => Product::Lookup {
+                weights: LutWeights::from_planes(codes.as_ref()),
+                scratch: LutScratch::new(),
+            },
+        };
+        Ok(Self {
+            rows,
+            n,
+            codes,
+            product,
+        })
+    }
+
+    /// Output rows `m`.
+    pub(crate) fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Input length `n`.
+    pub(crate) fn n(&self) -> usize {
+        self.n
+    }
+
+    /// The weight codes (row-major bit planes).
+    pub(crate) fn codes(&self) -> &BitPlanes {
+        &self.codes
+    }
+
+    /// The lookup-table weights when this matrix runs the weights-only product.
+    pub(crate) fn lookup_weights(&self) -> Option<&LutWeights> {
+        match &self.product {
+            Product::Lookup { weights, .. } => Some(weights),
+            Product::Popcount { .. } => None,
+        }
+    }
+
+    /// `out[b][r] = Ŵ[r] · x̂[b]` for `x` `[batch][n]`, `out` `[batch][rows]`.
+    pub(crate) fn matmul(&mut self, x: &[f32], batch: usize, out: &mut [f32]) -> Result<()> {
+        check_batch(batch)?;
+        check_len("x", batch.saturating_mul(self.n), x.len())?;
+        check_len("out", batch.saturating_mul(self.rows), out.len())?;
+        match &mut self.product {
+            Product::Popcount {
+                weights,
+                quantizer,
+                alphas,
+                planes,
+            } => {
+                let bits = quantizer.bits();
+                let (na, np) = (batch * bits, batch * bits * words_for(self.n));
+                if alphas.len() < na {
+                    alphas.resize(na, 0.0);
+                }
+                if planes.len() < np {
+                    planes.resize(np, 0);
+                }
+                let (alphas, planes) = (&mut alphas[..na], &mut planes[..np]);
+                let mut view = BitPlanesMut::new(batch, self.n, bits, &mut *alphas, &mut *planes)?;
+                quantizer.quantize_batch_into(x, &mut view)?;
+                let view = BitPlanesRef::new(batch, self.n, bits, alphas, planes)?;
+                popcount_matmul(weights, view, out, Par::Auto)?;
+            }
+            Product::Lookup { weights, scratch } => {
+                lut_matmul(weights, x, batch, out, scratch, Par::Auto)?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,67 @@
+//! Packed CPU inference: trained quantized layers repacked once into the layouts of the
+//! `burn-amq-kernels` products ([`PackedLinear`], [`PackedLstm`], [`PackedGru`],
+//! [`PackedEmbedding`], built by each layer's `pack()`).
+//!
+//! `pack()` on a layer quantizes its shadow weights once, with the layer's own weight
+//! quantizer on the kernels (the very kernel the Flex forward pass calls, so the codes are the
+//! ones the fake-quantized forward uses), and keeps biases in f32. At inference:
+//!
+//! - **Quantized activations** (`act_bits` set): every input vector is quantized online with
+//!   the layer's method and bits ([`ActivationQuantizer`](burn_amq_kernels::quant::ActivationQuantizer))
+//!   and the product runs on bit planes with XOR + popcount. The result equals the layer's
+//!   fake-quantized forward up to float rounding.
+//! - **Weights only**: the product of the bit-plane weights and the f32 input runs on lookup
+//!   tables ([`lut_matmul`](burn_amq_kernels::lut::lut_matmul)). Its tables are int8, so the
+//!   output differs from the fake-quantized forward by up to
+//!   [`error_bound`](burn_amq_kernels::lut::error_bound) (≈ 0.9 % relative RMS on random data).
+//!
+//! Scratch buffers live in the packed layer: after the first call with a given batch size,
+//! calls with that (or a smaller) batch allocate nothing. Layers with full-precision weights
+//! cannot be packed ([`Error::NotQuantized`]).
+
+mod embedding;
+mod gru;
+mod linear;
+mod lstm;
+mod matrix;
+
+pub use embedding::PackedEmbedding;
+pub use gru::PackedGru;
+pub use linear::PackedLinear;
+pub use lstm::{PackedLstm, PackedLstmState};
+
+use burn::prelude::*;
+
+use crate::error::{Error, Result};
+
+/// Host f32 values of a tensor (any float dtype, converted).
+pub(crate) fn host_values<const D: usize>(t: &Tensor<D>) -> Vec<f32> {
+    t.to_data().iter::<f32>().collect()
+}
+
+/// Checks a caller buffer length.
+pub(crate) fn check_len(what: &'static str, expected: usize, actual: usize) -> Result<()> {
+    if expected == actual {
+        Ok(())
+    } else {
+        Err(Error::LengthMismatch {
+            what,
+            expected,
+            actual,
+        })
+    }
+}
+
+/// Rejects a zero batch.
+pub(crate) fn check_batch(batch: usize) -> Result<()> {
+    if batch == 0 {
+        Err(Error::ZeroDimension { what: "batch" })
+    } else {
+        Ok(())
+    }
+}
+
+/// The logistic function.
+pub(crate) fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
