@@ -3,7 +3,7 @@
 //! [`AmqBackend`] is declared with Burn's `#[backend_extension]`. Its Flex implementation runs
 //! the `burn-amq-kernels` quantizer (AVX-512 where available) on the tensor's buffer. Every
 //! other backend (NdArray, wgpu, CUDA, ...) never reaches the extension: the public entry
-//! point, [`quantize_rows`], routes by device and sends them to the tensor-op implementation
+//! point, [`Quantizer::quantize_rows`](crate::Quantizer::quantize_rows), routes by device and sends them to the tensor-op implementation
 //! in [`crate::quantizer`], which computes the same function (same greedy start, same
 //! least-squares α, same nearest-code rule and tie rule). This keeps the macro's "backend not
 //! supported" panic unreachable, whatever backends the application compiles in.
