@@ -1,7 +1,7 @@
 //! Packed [`QuantGru`].
 
 use super::matrix::PackedMatrix;
-use super::{check_batch, check_len, host_values, sigmoid};
+use super::{check_batch, check_len, host_values, scratch, sigmoid};
 use crate::error::{Error, Result};
 use crate::nn::QuantGru;
 
@@ -83,14 +83,6 @@ impl QuantGru {
             xt: Vec::new(),
         })
     }
-}
-
-/// Grows `v` to at least `len` and returns its first `len` entries.
-fn scratch(v: &mut Vec<f32>, len: usize) -> &mut [f32] {
-    if v.len() < len {
-        v.resize(len, 0.0);
-    }
-    &mut v[..len]
 }
 
 impl PackedGru {

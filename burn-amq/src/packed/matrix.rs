@@ -6,7 +6,7 @@ use burn_amq_kernels::popcount::popcount_matmul;
 use burn_amq_kernels::quant::{ActivationQuantizer, quantize_rows};
 use burn_amq_kernels::{BitPlanes, BitPlanesMut, BitPlanesRef, Par, words_for};
 
-use super::{check_batch, check_len};
+use super::{check_batch, check_len, scratch};
 use crate::backend::kernel_method;
 use crate::error::Result;
 use crate::quantizer::Quantizer;
@@ -119,13 +119,7 @@ impl PackedMatrix {
             } => {
                 let bits = quantizer.bits();
                 let (na, np) = (batch * bits, batch * bits * words_for(self.n));
-                if alphas.len() < na {
-                    alphas.resize(na, 0.0);
-                }
-                if planes.len() < np {
-                    planes.resize(np, 0);
-                }
-                let (alphas, planes) = (&mut alphas[..na], &mut planes[..np]);
+                let (alphas, planes) = (scratch(alphas, na), scratch(planes, np));
                 let mut view = BitPlanesMut::new(batch, self.n, bits, &mut *alphas, &mut *planes)?;
                 quantizer.quantize_batch_into(x, &mut view)?;
                 let view = BitPlanesRef::new(batch, self.n, bits, alphas, planes)?;

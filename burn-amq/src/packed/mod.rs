@@ -61,6 +61,15 @@ pub(crate) fn check_batch(batch: usize) -> Result<()> {
     }
 }
 
+/// Grows `v` to at least `len` (never shrinks it) and returns its first `len` entries: the
+/// packed layers' scratch buffers, which allocate only when a larger batch first arrives.
+pub(crate) fn scratch<T: Copy + Default>(v: &mut Vec<T>, len: usize) -> &mut [T] {
+    if v.len() < len {
+        v.resize(len, T::default());
+    }
+    &mut v[..len]
+}
+
 /// The logistic function.
 pub(crate) fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + (-x).exp())
