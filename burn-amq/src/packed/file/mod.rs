@@ -65,8 +65,8 @@
 //! # Size
 //!
 //! A file is `packed_bytes` of [`SizeReport`](super::SizeReport) (planes, α and f32 biases)
-//! plus 48 bytes of preamble, the JSON header (a few hundred bytes per layer) and at most 7
-//! bytes of alignment padding per tensor part.
+//! plus 48 bytes of preamble, the JSON header (about 150 bytes per tensor plus the metadata
+//! keys) and at most 7 bytes of alignment padding per tensor part (α, planes, f32 data).
 //!
 //! [`Error::Kernel`]: crate::Error::Kernel
 //! [`Error::WrongFileKind`]: crate::Error::WrongFileKind

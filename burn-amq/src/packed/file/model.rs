@@ -103,8 +103,9 @@ mod sealed {
 pub trait TypedLayer: sealed::Sealed + Into<PackedLayer> + Sized {
     /// The variant holding this type.
     const KIND: LayerKind;
-    /// The layer, or `layer` itself back when it is another variant.
-    fn from_layer(layer: PackedLayer) -> std::result::Result<Self, PackedLayer>;
+    /// The layer when `layer` is this variant; `None` (dropping `layer`) otherwise, so check
+    /// [`PackedLayer::kind`] first to keep a layer of another type.
+    fn from_layer(layer: PackedLayer) -> Option<Self>;
     /// The layer when `layer` is this variant.
     fn from_layer_ref(layer: &PackedLayer) -> Option<&Self>;
     /// The layer when `layer` is this variant.
@@ -118,10 +119,10 @@ macro_rules! typed_layer {
         impl TypedLayer for $layer {
             const KIND: LayerKind = LayerKind::$variant;
 
-            fn from_layer(layer: PackedLayer) -> std::result::Result<Self, PackedLayer> {
+            fn from_layer(layer: PackedLayer) -> Option<Self> {
                 match layer {
-                    PackedLayer::$variant(l) => Ok(l),
-                    other => Err(other),
+                    PackedLayer::$variant(l) => Some(l),
+                    _ => None,
                 }
             }
 
@@ -301,11 +302,11 @@ impl PackedModel {
         Ok(self.layers.remove(i).1)
     }
 
-    fn wrong_kind<L: TypedLayer>(name: &str, found: &PackedLayer) -> Error {
+    fn wrong_kind<L: TypedLayer>(name: &str, found: LayerKind) -> Error {
         Error::WrongLayerKind {
             layer: name.to_owned(),
             expected: L::KIND,
-            found: found.kind(),
+            found,
         }
     }
 
@@ -314,29 +315,26 @@ impl PackedModel {
     /// Errors: [`Error::LayerNotFound`], [`Error::WrongLayerKind`].
     pub fn get<L: TypedLayer>(&self, name: &str) -> Result<&L> {
         let layer = self.layer(name)?;
-        L::from_layer_ref(layer).ok_or_else(|| Self::wrong_kind::<L>(name, layer))
+        L::from_layer_ref(layer).ok_or_else(|| Self::wrong_kind::<L>(name, layer.kind()))
     }
 
     /// The layer called `name` as type `L`, mutably; errors as [`Self::get`].
     pub fn get_mut<L: TypedLayer>(&mut self, name: &str) -> Result<&mut L> {
         let layer = self.layer_mut(name)?;
         let found = layer.kind();
-        L::from_layer_mut(layer).ok_or_else(|| Error::WrongLayerKind {
-            layer: name.to_owned(),
-            expected: L::KIND,
-            found,
-        })
+        L::from_layer_mut(layer).ok_or_else(|| Self::wrong_kind::<L>(name, found))
     }
 
     /// Removes and returns the layer called `name` as type `L`; errors as [`Self::get`]
     /// (on [`Error::WrongLayerKind`] the layer stays in the model).
     pub fn take<L: TypedLayer>(&mut self, name: &str) -> Result<L> {
         let i = self.index(name)?;
-        let layer = &self.layers[i].1;
-        if layer.kind() != L::KIND {
-            return Err(Self::wrong_kind::<L>(name, layer));
+        let found = self.layers[i].1.kind();
+        if found != L::KIND {
+            return Err(Self::wrong_kind::<L>(name, found));
         }
-        L::from_layer(self.layers.remove(i).1).map_err(|other| Self::wrong_kind::<L>(name, &other))
+        // The kind matches, so the conversion succeeds.
+        L::from_layer(self.layers.remove(i).1).ok_or_else(|| Self::wrong_kind::<L>(name, found))
     }
 
     /// Names and layers, in insertion order.
