@@ -27,6 +27,12 @@
 //!
 //! [`packed`] turns trained layers into CPU inference layers that run on bit planes
 //! (popcount products when activations are quantized, lookup tables when only weights are).
+//! Packed layers and whole packed models ([`packed::PackedModel`]) are saved as versioned,
+//! CRC-32 checksummed files: bit planes and f32 biases plus string metadata in the container
+//! of `burn-amq-kernels` (readable without Burn), with every key and tensor validated on load
+//! and a typed error, never a panic, for truncated, corrupted, wrong-version or wrong-shape
+//! files. [`packed::file`] documents the layout; `size_report()` on a layer or model gives
+//! bytes, bits per weight and the ratio to f32 ([`packed::SizeReport`]).
 //!
 //! Features: `ndarray` and `wgpu` pass through to Burn's backends of the same name; the
 //! default build has Burn's Flex CPU backend and autodiff.

@@ -12,7 +12,8 @@ use crate::nn::QuantEmbedding;
 /// looked-up row dequantized on lookup (the same values the layer's forward returns).
 #[derive(Debug, Clone)]
 pub struct PackedEmbedding {
-    table: BitPlanes,
+    /// `[n_embedding, d_model]`.
+    pub(super) table: BitPlanes,
 }
 
 impl QuantEmbedding {

@@ -10,7 +10,7 @@ const GATES: usize = 3;
 
 /// The recurrent products, by `reset_after`.
 #[derive(Debug, Clone)]
-enum Recurrent {
+pub(super) enum Recurrent {
     /// `reset_after = true`: one `[3h, h]` product on `ĥ_{t−1}`.
     After(PackedMatrix),
     /// `reset_after = false`: `[2h, h]` (update, reset) on `ĥ_{t−1}`, then `[h, h]` (new) on
@@ -27,10 +27,13 @@ enum Recurrent {
 /// layer quantizes them.
 #[derive(Debug, Clone)]
 pub struct PackedGru {
-    input: PackedMatrix,
-    recurrent: Recurrent,
-    bias: Option<Vec<f32>>,
-    recurrent_new_bias: Option<Vec<f32>>,
+    /// `[3h, d_in]`.
+    pub(super) input: PackedMatrix,
+    pub(super) recurrent: Recurrent,
+    /// `[3h]`.
+    pub(super) bias: Option<Vec<f32>>,
+    /// `[h]`.
+    pub(super) recurrent_new_bias: Option<Vec<f32>>,
     d_hidden: usize,
     zx: Vec<f32>,
     zh: Vec<f32>,
@@ -67,25 +70,45 @@ impl QuantGru {
                 new: Box::new(PackedMatrix::new(&u[2 * h * h..], h, h, quantizer, hq)?),
             }
         };
-        Ok(PackedGru {
+        let bias = self.bias.as_ref().map(|b| host_values(&b.val()));
+        let recurrent_new_bias = self
+            .recurrent_new_bias
+            .as_ref()
+            .map(|b| host_values(&b.val()));
+        Ok(PackedGru::from_parts(
             input,
             recurrent,
-            bias: self.bias.as_ref().map(|b| host_values(&b.val())),
-            recurrent_new_bias: self
-                .recurrent_new_bias
-                .as_ref()
-                .map(|b| host_values(&b.val())),
-            d_hidden: h,
+            bias,
+            recurrent_new_bias,
+            h,
+        ))
+    }
+}
+
+impl PackedGru {
+    /// Assembles a layer of hidden size `d_hidden` from its matrices (`[3h, d_in]`, recurrent
+    /// as in [`Recurrent`]) and biases (`[3h]`, `[h]`); the caller has checked those shapes.
+    pub(super) fn from_parts(
+        input: PackedMatrix,
+        recurrent: Recurrent,
+        bias: Option<Vec<f32>>,
+        recurrent_new_bias: Option<Vec<f32>>,
+        d_hidden: usize,
+    ) -> Self {
+        Self {
+            input,
+            recurrent,
+            bias,
+            recurrent_new_bias,
+            d_hidden,
             zx: Vec::new(),
             zh: Vec::new(),
             zn: Vec::new(),
             reset_hidden: Vec::new(),
             xt: Vec::new(),
-        })
+        }
     }
-}
 
-impl PackedGru {
     /// Input size.
     pub fn d_input(&self) -> usize {
         self.input.n()

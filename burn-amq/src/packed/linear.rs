@@ -14,8 +14,10 @@ use crate::nn::QuantLinear;
 /// f32 input (within [`PackedLinear::lookup_error_bound`] of the exact product).
 #[derive(Debug, Clone)]
 pub struct PackedLinear {
-    weight: PackedMatrix,
-    bias: Option<Vec<f32>>,
+    /// `[d_output, d_input]`.
+    pub(super) weight: PackedMatrix,
+    /// `[d_output]`.
+    pub(super) bias: Option<Vec<f32>>,
 }
 
 impl QuantLinear {

@@ -88,9 +88,12 @@ impl PackedLstmState {
 /// (see the [module docs](super)).
 #[derive(Debug, Clone)]
 pub struct PackedLstm {
-    input: PackedMatrix,
-    recurrent: PackedMatrix,
-    bias: Option<Vec<f32>>,
+    /// `[4h, d_in]`.
+    pub(super) input: PackedMatrix,
+    /// `[4h, h]`.
+    pub(super) recurrent: PackedMatrix,
+    /// `[4h]`.
+    pub(super) bias: Option<Vec<f32>>,
     d_hidden: usize,
     /// `[batch][4h]` input-product scratch.
     zx: Vec<f32>,
@@ -125,19 +128,31 @@ impl QuantLstm {
             quantizer,
             self.hidden_quantizer(),
         )?;
-        Ok(PackedLstm {
-            input,
-            recurrent,
-            bias: self.bias.as_ref().map(|b| host_values(&b.val())),
-            d_hidden: h,
-            zx: Vec::new(),
-            zh: Vec::new(),
-            xt: Vec::new(),
-        })
+        let bias = self.bias.as_ref().map(|b| host_values(&b.val()));
+        Ok(PackedLstm::from_parts(input, recurrent, bias, h))
     }
 }
 
 impl PackedLstm {
+    /// Assembles a layer of hidden size `d_hidden` from its matrices (`[4h, d_in]`, `[4h, h]`)
+    /// and bias (`[4h]`); the caller has checked those shapes.
+    pub(super) fn from_parts(
+        input: PackedMatrix,
+        recurrent: PackedMatrix,
+        bias: Option<Vec<f32>>,
+        d_hidden: usize,
+    ) -> Self {
+        Self {
+            input,
+            recurrent,
+            bias,
+            d_hidden,
+            zx: Vec::new(),
+            zh: Vec::new(),
+            xt: Vec::new(),
+        }
+    }
+
     /// Input size.
     pub fn d_input(&self) -> usize {
         self.input.n()

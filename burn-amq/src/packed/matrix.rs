@@ -3,7 +3,7 @@
 use burn_amq_kernels::lut::{LutScratch, LutWeights, lut_matmul};
 use burn_amq_kernels::pack::interleaved::InterleavedPlanes;
 use burn_amq_kernels::popcount::popcount_matmul;
-use burn_amq_kernels::quant::{ActivationQuantizer, quantize_rows};
+use burn_amq_kernels::quant::{ActivationQuantizer, Method, quantize_rows};
 use burn_amq_kernels::{BitPlanes, BitPlanesMut, BitPlanesRef, Par, words_for};
 
 use super::{check_batch, check_len, scratch};
@@ -28,6 +28,16 @@ enum Product {
         weights: LutWeights,
         scratch: LutScratch,
     },
+}
+
+/// Which product a [`PackedMatrix`] runs: what rebuilding it needs besides the weight codes
+/// (what a packed file stores).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum ProductKind {
+    /// XOR + popcount on inputs quantized online with `bits` planes by `method`.
+    Popcount { bits: usize, method: Method },
+    /// Weights only: lookup tables over the f32 input.
+    Lookup,
 }
 
 /// A `[rows, n]` weight matrix quantized row-wise once, with its product's scratch.
@@ -59,17 +69,30 @@ impl PackedMatrix {
         )?
         .into_codes();
         let product = match activation {
-            Some(a) => Product::Popcount {
+            Some(a) => ProductKind::Popcount {
+                bits: a.bits(),
+                method: kernel_method(a.method()),
+            },
+            None => ProductKind::Lookup,
+        };
+        Self::from_codes(codes, product)
+    }
+
+    /// Prepares the product `kind` for weight `codes` (row-major, as [`Self::new`] quantizes
+    /// them); `rows` and `n` are those of `codes`.
+    ///
+    /// Errors: [`Error::Kernel`](crate::Error::Kernel) for an activation quantizer the
+    /// kernels reject (bits outside `1..=8`, a method that is not a BCQ search).
+    pub(crate) fn from_codes(codes: BitPlanes, kind: ProductKind) -> Result<Self> {
+        let (rows, n) = (codes.rows(), codes.n());
+        let product = match kind {
+            ProductKind::Popcount { bits, method } => Product::Popcount {
                 weights: InterleavedPlanes::from(&codes),
-                quantizer: Box::new(ActivationQuantizer::new(
-                    n,
-                    a.bits(),
-                    kernel_method(a.method()),
-                )?),
+                quantizer: Box::new(ActivationQuantizer::new(n, bits, method)?),
                 alphas: Vec::new(),
                 planes: Vec::new(),
             },
-            None => Product::Lookup {
+            ProductKind::Lookup => Product::Lookup {
                 weights: LutWeights::from_planes(codes.as_ref()),
                 scratch: LutScratch::new(),
             },
@@ -80,6 +103,17 @@ impl PackedMatrix {
             codes,
             product,
         })
+    }
+
+    /// The product this matrix runs (the inverse of [`Self::from_codes`]'s `kind`).
+    pub(crate) fn product_kind(&self) -> ProductKind {
+        match &self.product {
+            Product::Popcount { quantizer, .. } => ProductKind::Popcount {
+                bits: quantizer.bits(),
+                method: quantizer.method(),
+            },
+            Product::Lookup { .. } => ProductKind::Lookup,
+        }
     }
 
     /// Output rows `m`.

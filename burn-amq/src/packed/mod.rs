@@ -15,20 +15,29 @@
 //!   output differs from the fake-quantized forward by up to
 //!   [`error_bound`](burn_amq_kernels::lut::error_bound) (≈ 0.9 % relative RMS on random data).
 //!
+//! Every packed layer and whole [`PackedModel`]s (named layers plus user metadata) are saved
+//! to and loaded from a versioned, checksummed binary file that programs without Burn can
+//! read ([`file`] describes the layout); `size_report()` gives their stored size against f32
+//! ([`SizeReport`]).
+//!
 //! Scratch buffers live in the packed layer: after the first call with a given batch size,
 //! calls with that (or a smaller) batch allocate nothing. Layers with full-precision weights
 //! cannot be packed ([`Error::NotQuantized`]).
 
 mod embedding;
+pub mod file;
 mod gru;
 mod linear;
 mod lstm;
 mod matrix;
+mod size;
 
 pub use embedding::PackedEmbedding;
+pub use file::{LayerKind, PackedLayer, PackedModel, TypedLayer};
 pub use gru::PackedGru;
 pub use linear::PackedLinear;
 pub use lstm::{PackedLstm, PackedLstmState};
+pub use size::{ModelSizeReport, SizeReport};
 
 use burn::prelude::*;
 

@@ -2,6 +2,7 @@
 
 mod common;
 mod convert;
+mod files;
 mod layers;
 mod packed;
 mod packed_gru;
