@@ -25,6 +25,8 @@ mod linear;
 mod lstm;
 mod matrix;
 
+/// The threading setting of the packed layers' `set_par` (re-exported from the kernels).
+pub use burn_amq_kernels::Par;
 pub use embedding::PackedEmbedding;
 pub use gru::PackedGru;
 pub use linear::PackedLinear;
