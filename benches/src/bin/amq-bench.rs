@@ -1,21 +1,32 @@
 //! `amq-bench`: side-by-side benchmark report.
 //!
 //! ```text
-//! cargo run --release -p burn-amq-benches --bin amq-bench -- kernels [--json PATH] [--quick]
+//! cargo run --release -p burn-amq-benches --bin amq-bench -- <suite> [--json PATH] [--quick]
 //! ```
+//!
+//! Suites: `kernels`, `layers` (the recurrent-layer rows, then the train-step rows) and
+//! `train-step` (the train-step rows alone).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use burn_amq_benches::report::JsonRows;
+use burn_amq_benches::suites::SuiteError;
 use burn_amq_benches::suites::kernels::{self, KernelsOptions};
+use burn_amq_benches::suites::layers::{self, LayersOptions};
+use burn_amq_benches::suites::train_step::{self, TrainStepOptions};
 use burn_amq_benches::timing::TimingPlan;
 
 const USAGE: &str = "usage: amq-bench <suite> [--json PATH] [--quick]
 
 suites:
-  kernels   packed popcount / lookup-table products vs Burn f32 matmul on Flex,
-            plus the time to quantize one activation vector
+  kernels      packed popcount / lookup-table products vs Burn f32 matmul on Flex,
+               plus the time to quantize one activation vector
+  layers       PackedLstm / PackedGru (one step and a 35-step sequence) vs burn::nn
+               Lstm / Gru in f32 on Flex, same weights, with the share of step time
+               spent quantizing the hidden state; then the train-step rows
+  train-step   one QAT training step (forward + backward) of QuantLstm / QuantGru vs
+               burn::nn Lstm / Gru on Flex with autodiff
 
 options:
   --json PATH   also write every row as JSON (an array of objects)
@@ -68,21 +79,21 @@ fn main() -> ExitCode {
     }
     let mut json = JsonRows::default();
     println!("{}", burn_amq_benches::machine::header());
-    match args.suite.as_str() {
+    let result = match args.suite.as_str() {
         "kernels" => {
-            let (opts, plan) = if args.quick {
-                (KernelsOptions::quick(), TimingPlan::QUICK)
-            } else {
-                (KernelsOptions::full(), TimingPlan::FULL)
-            };
-            println!("{}", kernels::run(&opts, &mut json));
-            let ns: &[usize] = if args.quick { &[300] } else { &[300, 1024] };
-            println!("{}", kernels::run_quantize(plan, ns, &[2, 3], &mut json));
+            run_kernels(args.quick, &mut json);
+            Ok(())
         }
+        "layers" => run_layers(args.quick, &mut json),
+        "train-step" => run_train_step(args.quick, &mut json),
         other => {
             eprintln!("error: unknown suite {other:?}\n\n{USAGE}");
             return ExitCode::from(2);
         }
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
     }
     if let Some(path) = args.json {
         if let Err(e) = json.write(&path) {
@@ -92,4 +103,36 @@ fn main() -> ExitCode {
         eprintln!("wrote {} rows to {}", json.0.len(), path.display());
     }
     ExitCode::SUCCESS
+}
+
+fn run_kernels(quick: bool, json: &mut JsonRows) {
+    let (opts, plan) = if quick {
+        (KernelsOptions::quick(), TimingPlan::QUICK)
+    } else {
+        (KernelsOptions::full(), TimingPlan::FULL)
+    };
+    println!("{}", kernels::run(&opts, json));
+    let ns: &[usize] = if quick { &[300] } else { &[300, 1024] };
+    println!("{}", kernels::run_quantize(plan, ns, &[2, 3], json));
+}
+
+/// The `layers` report: its sections in order, each printed as soon as it is measured.
+fn run_layers(quick: bool, json: &mut JsonRows) -> Result<(), SuiteError> {
+    let opts = if quick {
+        LayersOptions::quick()
+    } else {
+        LayersOptions::full()
+    };
+    println!("{}", layers::run(&opts, json)?);
+    run_train_step(quick, json)
+}
+
+fn run_train_step(quick: bool, json: &mut JsonRows) -> Result<(), SuiteError> {
+    let opts = if quick {
+        TrainStepOptions::quick()
+    } else {
+        TrainStepOptions::full()
+    };
+    println!("{}", train_step::run(&opts, json)?);
+    Ok(())
 }

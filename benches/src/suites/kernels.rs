@@ -18,6 +18,7 @@ use burn_amq_kernels::quant::{ActivationQuantizer, Method, quantize_rows};
 use burn_amq_kernels::{BitPlanes, Par, Tier};
 use serde_json::json;
 
+use super::{par_for, rayon_pool};
 use crate::data::gaussian;
 use crate::report::{JsonRows, Table, fmt_us, round3};
 use crate::timing::{TimingPlan, median_us_interleaved};
@@ -63,21 +64,6 @@ impl KernelsOptions {
             bits: vec![(2, 2), (2, 0)],
             busy_check: false,
         }
-    }
-}
-
-fn rayon_pool(threads: usize) -> rayon::ThreadPool {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .expect("building a rayon pool")
-}
-
-fn par_for(threads: usize) -> Par {
-    if threads <= 1 {
-        Par::Seq
-    } else {
-        Par::Threads(threads)
     }
 }
 
@@ -146,9 +132,7 @@ fn time_case(
 ) -> Timed {
     let par = par_for(threads);
     let mut out = vec![0.0f32; batch * m];
-    // The caller runs this inside a rayon pool of `threads` threads, so Flex's matmul sees
-    // that many threads without a cross-thread hand-off per call (an `install` per call
-    // would add ~100 µs of wake-up latency to every f32 sample).
+    // The caller runs this inside a rayon pool of `threads` threads (see `rayon_pool`).
     debug_assert_eq!(rayon::current_num_threads(), threads);
     let mut f32_op = || {
         let y = x_f32.clone().matmul(w_f32.clone());
@@ -200,45 +184,50 @@ pub fn run(opts: &KernelsOptions, json: &mut JsonRows) -> String {
     ]);
     let mut quantized: Vec<((usize, usize, usize), BitPlanes)> = Vec::new();
     for &threads in &opts.threads {
-        rayon_pool(threads).install(|| {
-            for &(m, n) in &opts.shapes {
-                // Weights: N(0,1); Burn stores Linear weights as [n, m].
-                let w_rows = gaussian(m * n, 1);
-                let w_f32 = burn_layout(&w_rows, m, n, &device);
-                for &batch in &opts.batches {
-                    let x_raw = gaussian(batch * n, 2);
-                    let x_f32 =
-                        Tensor::<2>::from_data(TensorData::new(x_raw.clone(), [batch, n]), &device);
-                    for &(w_bits, a_bits) in &opts.bits {
-                        let key = (m, n, w_bits);
-                        let weights = match quantized.iter().find(|(k, _)| *k == key) {
-                            Some((_, q)) => q.clone(),
-                            None => {
-                                let q = quantize_rows(
-                                    &w_rows,
-                                    m,
-                                    n,
-                                    w_bits,
-                                    Method::default(),
-                                    Par::Auto,
-                                )
-                                .expect("quantizing weights")
-                                .into_codes();
-                                quantized.push((key, q.clone()));
-                                q
-                            }
-                        };
-                        let t = time_case(
-                            opts.plan, &device, &w_f32, &x_f32, &weights, &x_raw, m, n, batch,
-                            threads, a_bits,
+        rayon_pool(threads)
+            .expect("building a rayon pool")
+            .install(|| {
+                for &(m, n) in &opts.shapes {
+                    // Weights: N(0,1); Burn stores Linear weights as [n, m].
+                    let w_rows = gaussian(m * n, 1);
+                    let w_f32 = burn_layout(&w_rows, m, n, &device);
+                    for &batch in &opts.batches {
+                        let x_raw = gaussian(batch * n, 2);
+                        let x_f32 = Tensor::<2>::from_data(
+                            TensorData::new(x_raw.clone(), [batch, n]),
+                            &device,
                         );
-                        push_row(
-                            &mut table, json, m, n, batch, threads, w_bits, a_bits, tier, &t, false,
-                        );
+                        for &(w_bits, a_bits) in &opts.bits {
+                            let key = (m, n, w_bits);
+                            let weights = match quantized.iter().find(|(k, _)| *k == key) {
+                                Some((_, q)) => q.clone(),
+                                None => {
+                                    let q = quantize_rows(
+                                        &w_rows,
+                                        m,
+                                        n,
+                                        w_bits,
+                                        Method::default(),
+                                        Par::Auto,
+                                    )
+                                    .expect("quantizing weights")
+                                    .into_codes();
+                                    quantized.push((key, q.clone()));
+                                    q
+                                }
+                            };
+                            let t = time_case(
+                                opts.plan, &device, &w_f32, &x_f32, &weights, &x_raw, m, n, batch,
+                                threads, a_bits,
+                            );
+                            push_row(
+                                &mut table, json, m, n, batch, threads, w_bits, a_bits, tier, &t,
+                                false,
+                            );
+                        }
                     }
                 }
-            }
-        });
+            });
     }
     if opts.busy_check {
         let (m, n, batch) = (4096, 1024, 1);

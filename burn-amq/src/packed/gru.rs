@@ -1,5 +1,7 @@
 //! Packed [`QuantGru`].
 
+use burn_amq_kernels::Par;
+
 use super::matrix::PackedMatrix;
 use super::{check_batch, check_len, host_values, scratch, sigmoid};
 use crate::error::{Error, Result};
@@ -117,6 +119,20 @@ impl PackedGru {
     /// Hidden size `h`.
     pub fn d_hidden(&self) -> usize {
         self.d_hidden
+    }
+
+    /// Sets how many threads the products may use: [`Par::Auto`] (the default) uses the
+    /// kernels' pool above a work threshold, [`Par::Seq`] keeps every call on the calling
+    /// thread (e.g. one sequence per thread in a server, or a single-thread benchmark).
+    pub fn set_par(&mut self, par: Par) {
+        self.input.set_par(par);
+        match &mut self.recurrent {
+            Recurrent::After(u) => u.set_par(par),
+            Recurrent::Before { update_reset, new } => {
+                update_reset.set_par(par);
+                new.set_par(par);
+            }
+        }
     }
 
     /// One time step: `x_t` `[batch][d_in]`, `hidden` `h_{t−1}` → `h_t` (`[batch][h]`, in

@@ -1,6 +1,6 @@
 //! Packed [`QuantLinear`].
 
-use burn_amq_kernels::lut;
+use burn_amq_kernels::{Par, lut};
 
 use super::matrix::PackedMatrix;
 use super::{check_batch, check_len, host_values};
@@ -47,6 +47,13 @@ impl PackedLinear {
     /// Output features.
     pub fn d_output(&self) -> usize {
         self.weight.rows()
+    }
+
+    /// Sets how many threads the product may use: [`Par::Auto`] (the default) uses the
+    /// kernels' pool above a work threshold, [`Par::Seq`] keeps every call on the calling
+    /// thread (e.g. one sequence per thread in a server, or a single-thread benchmark).
+    pub fn set_par(&mut self, par: Par) {
+        self.weight.set_par(par);
     }
 
     /// Whether inputs are quantized and the product runs on popcounts (else lookup tables).

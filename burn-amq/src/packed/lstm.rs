@@ -1,6 +1,7 @@
 //! Packed [`QuantLstm`].
 
 use burn::nn::LstmState;
+use burn_amq_kernels::Par;
 
 use super::matrix::PackedMatrix;
 use super::{check_batch, check_len, host_values, scratch, sigmoid};
@@ -161,6 +162,14 @@ impl PackedLstm {
     /// Hidden size `h`.
     pub fn d_hidden(&self) -> usize {
         self.d_hidden
+    }
+
+    /// Sets how many threads the products may use: [`Par::Auto`] (the default) uses the
+    /// kernels' pool above a work threshold, [`Par::Seq`] keeps every call on the calling
+    /// thread (e.g. one sequence per thread in a server, or a single-thread benchmark).
+    pub fn set_par(&mut self, par: Par) {
+        self.input.set_par(par);
+        self.recurrent.set_par(par);
     }
 
     /// One time step for `state.batch()` sequences: `x_t` is `[batch][d_in]`; `state` goes

@@ -47,6 +47,8 @@ pub(crate) struct PackedMatrix {
     n: usize,
     codes: BitPlanes,
     product: Product,
+    /// Threads the product may use.
+    par: Par,
 }
 
 impl PackedMatrix {
@@ -102,6 +104,7 @@ impl PackedMatrix {
             n,
             codes,
             product,
+            par: Par::Auto,
         })
     }
 
@@ -124,6 +127,11 @@ impl PackedMatrix {
     /// Input length `n`.
     pub(crate) fn n(&self) -> usize {
         self.n
+    }
+
+    /// Sets the threads the product may use (default [`Par::Auto`]).
+    pub(crate) fn set_par(&mut self, par: Par) {
+        self.par = par;
     }
 
     /// The weight codes (row-major bit planes).
@@ -157,10 +165,10 @@ impl PackedMatrix {
                 let mut view = BitPlanesMut::new(batch, self.n, bits, &mut *alphas, &mut *planes)?;
                 quantizer.quantize_batch_into(x, &mut view)?;
                 let view = BitPlanesRef::new(batch, self.n, bits, alphas, planes)?;
-                popcount_matmul(weights, view, out, Par::Auto)?;
+                popcount_matmul(weights, view, out, self.par)?;
             }
             Product::Lookup { weights, scratch } => {
-                lut_matmul(weights, x, batch, out, scratch, Par::Auto)?;
+                lut_matmul(weights, x, batch, out, scratch, self.par)?;
             }
         }
         Ok(())

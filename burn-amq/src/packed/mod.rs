@@ -32,6 +32,8 @@ mod lstm;
 mod matrix;
 mod size;
 
+/// The threading setting of the packed layers' `set_par` (re-exported from the kernels).
+pub use burn_amq_kernels::Par;
 pub use embedding::PackedEmbedding;
 pub use file::{LayerKind, PackedLayer, PackedModel, TypedLayer};
 pub use gru::PackedGru;
