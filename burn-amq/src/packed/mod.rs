@@ -17,7 +17,7 @@
 //!
 //! Every packed layer and whole [`PackedModel`]s (named layers plus user metadata) are saved
 //! to and loaded from a versioned, checksummed binary file that programs without Burn can
-//! read ([`file`] describes the layout); `size_report()` gives their stored size against f32
+//! read ([`file`](mod@file) describes the layout); `size_report()` gives their stored size against f32
 //! ([`SizeReport`]).
 //!
 //! Scratch buffers live in the packed layer: after the first call with a given batch size,

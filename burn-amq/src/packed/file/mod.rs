@@ -1,4 +1,4 @@
-//! Packed layers and models on disk: [`PackedModel`](super::PackedModel) and the `save` /
+//! Packed layers and models on disk: [`PackedModel`] and the `save` /
 //! `load` / `to_bytes` / `from_bytes` methods of every packed layer.
 //!
 //! # Container
@@ -19,10 +19,10 @@
 //!
 //! | key | value |
 //! |-----|-------|
-//! | `kind` | `packed_layer` (one layer, from a layer's `save`) or `packed_model` ([`PackedModel`](super::PackedModel)) |
+//! | `kind` | `packed_layer` (one layer, from a layer's `save`) or `packed_model` ([`PackedModel`]) |
 //! | `model_format_version` | [`MODEL_FORMAT_VERSION`] (`1`): the burn-amq layout described here, separate from the container version |
 //! | `layers` | models only: the layer names in order, comma-separated (empty for no layers) |
-//! | `user.<key>` | models only: the user metadata ([`PackedModel::insert_meta`](super::PackedModel::insert_meta)) |
+//! | `user.<key>` | models only: the user metadata ([`PackedModel::insert_meta`]) |
 //!
 //! Each layer has a prefix `P`: empty in a single-layer file, `<name>.` in a model (names are
 //! ASCII letters, digits, `_` and `-`, and not `user`). Its keys and tensors are:
