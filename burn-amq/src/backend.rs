@@ -14,7 +14,7 @@ use burn::backend::{Backend, Dispatch, DispatchDevice, Flex, TensorMetadata, bac
 use burn::prelude::*;
 use burn::tensor::DType;
 use burn_amq_kernels::quant::{Method, quantize_rows as kernel_quantize_rows};
-use burn_amq_kernels::{AmqError, Par};
+use burn_amq_kernels::{AmqError, BitPlanes, Par};
 
 use crate::quantizer::QuantMethod;
 
@@ -52,7 +52,7 @@ pub(crate) fn quantize_buffer(
     method: QuantMethod,
 ) -> Vec<f32> {
     match kernel_quantize_rows(values, rows, n, bits, kernel_method(method), Par::Auto) {
-        Ok(q) => q.dequantize(),
+        Ok(q) => dequantize(q.codes()),
         Err(AmqError::NonFinite { .. }) | Err(AmqError::InvalidArgument(_)) => {
             // Quantize the finite rows; a row with a non-finite (or absurdly large) entry
             // has no meaningful codes.
@@ -61,7 +61,7 @@ pub(crate) fn quantize_buffer(
                 if let Ok(q) =
                     kernel_quantize_rows(row, 1, n, bits, kernel_method(method), Par::Seq)
                 {
-                    dst.copy_from_slice(&q.dequantize());
+                    dst.copy_from_slice(&dequantize(q.codes()));
                 }
             }
             out
@@ -69,6 +69,35 @@ pub(crate) fn quantize_buffer(
         // Bits and shapes are validated before the extension is called.
         Err(_) => vec![f32::NAN; rows * n],
     }
+}
+
+/// `Σᵢ αᵢ bᵢ` of every row of `codes`, `[rows][n]`.
+///
+/// The same sums in the same order as `BitPlanes::dequantize` (so bit-identical), about 5×
+/// faster: the sign of `αᵢ` is flipped with a bit operation instead of a branch, a word at a
+/// time. In a quantization-aware training step the bit-by-bit version took as long as the
+/// weight quantization itself.
+fn dequantize(codes: &BitPlanes) -> Vec<f32> {
+    let (n, bits, words) = (codes.n(), codes.bits(), codes.words());
+    let mut out = vec![0.0f32; codes.rows() * n];
+    for ((row_out, alphas), planes) in out
+        .chunks_exact_mut(n)
+        .zip(codes.alphas().chunks_exact(bits))
+        .zip(codes.planes().chunks_exact(bits * words))
+    {
+        for (w, chunk) in row_out.chunks_mut(64).enumerate() {
+            for (j, o) in chunk.iter_mut().enumerate() {
+                let mut v = 0.0f32;
+                for (i, &a) in alphas.iter().enumerate() {
+                    // Code bit 1 is +αᵢ, 0 is −αᵢ: set the sign bit when the code bit is 0.
+                    let negative = (!(planes[i * words + w] >> j) & 1) as u32;
+                    v += f32::from_bits(a.to_bits() ^ (negative << 31));
+                }
+                *o = v;
+            }
+        }
+    }
+    out
 }
 
 impl AmqBackend for Flex {
@@ -137,6 +166,26 @@ mod tests {
                     assert!(d < 1e-4, "{rows}x{n} bits {bits} {method:?}: max diff {d}");
                 }
             }
+        }
+    }
+
+    /// The fast dequantization is the kernels' one, bit for bit.
+    #[test]
+    fn dequantize_equals_the_kernels_dequantize() {
+        for &(rows, n, bits) in &[
+            (1usize, 1usize, 1usize),
+            (3, 63, 2),
+            (5, 65, 3),
+            (2, 300, 8),
+        ] {
+            let values: Vec<f32> = (0..rows * n)
+                .map(|i| ((i * 37 % 101) as f32 - 50.0) / 17.0)
+                .collect();
+            let q =
+                kernel_quantize_rows(&values, rows, n, bits, Method::default(), Par::Seq).unwrap();
+            let fast: Vec<u32> = dequantize(q.codes()).iter().map(|v| v.to_bits()).collect();
+            let reference: Vec<u32> = q.dequantize().iter().map(|v| v.to_bits()).collect();
+            assert_eq!(fast, reference, "{rows}x{n} bits {bits}");
         }
     }
 

@@ -166,3 +166,28 @@ pub fn run(opts: &TrainStepOptions, json: &mut JsonRows) -> Result<String, Suite
     ));
     Ok(md)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_writes_one_row_per_layer() {
+        let opts = TrainStepOptions {
+            layers: vec![Layer::Lstm, Layer::Gru],
+            hidden: 16,
+            batch: 2,
+            seq: 3,
+            ..TrainStepOptions::quick()
+        };
+        let mut json = JsonRows::default();
+        run(&opts, &mut json).unwrap();
+        assert_eq!(json.0.len(), 2);
+        for row in &json.0 {
+            assert_eq!(row["suite"], "train_step");
+            for key in ["fp_ms", "qat_ms", "overhead"] {
+                assert!(row[key].as_f64().unwrap() > 0.0, "{key} in {row}");
+            }
+        }
+    }
+}

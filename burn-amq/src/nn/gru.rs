@@ -6,7 +6,7 @@ use burn::nn::Initializer;
 use burn::prelude::*;
 use burn::tensor::activation::sigmoid;
 
-use super::recurrent::{check_dims, input_projection, stack_steps};
+use super::recurrent::{InputProjection, check_dims, stack_steps};
 use super::{LayerQuantizers, QuantizationConfig, effective_weight};
 use crate::error as amq;
 use crate::quantizer::{QuantMethod, Quantizer};
@@ -137,17 +137,17 @@ impl QuantGru {
             .recurrent_new_bias
             .as_ref()
             .map(|b| b.val().unsqueeze_dim::<2>(0));
-        let projected = input_projection(
+        let projected = InputProjection::new(
             x,
             weight(&self.input_weight),
             self.bias.as_ref().map(Param::val),
             self.quantizers.input.as_ref(),
-        ); // [batch, seq, 3h]
+        ); // [batch, 3h] per step
         let mut hidden = state.unwrap_or_else(|| Tensor::zeros([batch, h], &device));
         let mut outputs = Vec::with_capacity(seq);
         let quantize_hidden = |v: Tensor<2>| maybe_quantize_ste(self.quantizers.hidden.as_ref(), v);
         for t in 0..seq {
-            let x_part: Tensor<2> = projected.clone().narrow(1, t, 1).squeeze_dim(1);
+            let x_part = projected.step(t);
             let x_gate = |k: usize| x_part.clone().narrow(1, k * h, h);
             let hidden_q = quantize_hidden(hidden.clone());
             let (update, new_input) = if self.reset_after {

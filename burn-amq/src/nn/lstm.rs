@@ -6,7 +6,7 @@ use burn::nn::{Initializer, LstmState};
 use burn::prelude::*;
 use burn::tensor::activation::sigmoid;
 
-use super::recurrent::{check_dims, input_projection, stack_steps};
+use super::recurrent::{InputProjection, check_dims, stack_steps};
 use super::{LayerQuantizers, QuantizationConfig, effective_weight};
 use crate::error as amq;
 use crate::quantizer::{QuantMethod, Quantizer};
@@ -124,13 +124,13 @@ impl QuantLstm {
         let weight =
             |w: &Param<Tensor<2>>| maybe_quantize_ste(self.quantizers.weight.as_ref(), w.val());
         let recurrent_t = weight(&self.recurrent_weight).transpose(); // [h, 4h]
-        // All time steps' input products at once; only the recurrent product is sequential.
-        let projected = input_projection(
+        // The input products do not depend on the state (batched or per step: `InputProjection`).
+        let projected = InputProjection::new(
             x,
             weight(&self.input_weight),
             self.bias.as_ref().map(Param::val),
             self.quantizers.input.as_ref(),
-        ); // [batch, seq, 4h]
+        ); // [batch, 4h] per step
         let (mut cell, mut hidden) = match state {
             Some(state) => (state.cell, state.hidden),
             None => (
@@ -141,8 +141,7 @@ impl QuantLstm {
         let mut outputs = Vec::with_capacity(seq);
         for t in 0..seq {
             let hidden_q = maybe_quantize_ste(self.quantizers.hidden.as_ref(), hidden.clone());
-            let z = projected.clone().narrow(1, t, 1).squeeze_dim::<2>(1)
-                + hidden_q.matmul(recurrent_t.clone());
+            let z = projected.step(t) + hidden_q.matmul(recurrent_t.clone());
             let gate = |k: usize| z.clone().narrow(1, k * h, h);
             let input_gate = sigmoid(gate(0));
             let forget_gate = sigmoid(gate(1));
