@@ -4,8 +4,8 @@
 //! cargo run --release -p burn-amq-benches --bin amq-bench -- <suite> [--json PATH] [--quick]
 //! ```
 //!
-//! Suites: `kernels`, `layers` (the recurrent-layer rows, then the train-step rows) and
-//! `train-step` (the train-step rows alone).
+//! Suites: `kernels`, `layers` (the recurrent-layer rows, then the train-step and size
+//! rows), `train-step` (the train-step rows alone) and `size` (the size rows alone).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -14,6 +14,7 @@ use burn_amq_benches::report::JsonRows;
 use burn_amq_benches::suites::SuiteError;
 use burn_amq_benches::suites::kernels::{self, KernelsOptions};
 use burn_amq_benches::suites::layers::{self, LayersOptions};
+use burn_amq_benches::suites::size::{self, SizeOptions};
 use burn_amq_benches::suites::train_step::{self, TrainStepOptions};
 use burn_amq_benches::timing::TimingPlan;
 
@@ -24,9 +25,10 @@ suites:
                plus the time to quantize one activation vector
   layers       PackedLstm / PackedGru (one step and a 35-step sequence) vs burn::nn
                Lstm / Gru in f32 on Flex, same weights, with the share of step time
-               spent quantizing the hidden state; then the train-step rows
+               spent quantizing the hidden state; then the train-step and size rows
   train-step   one QAT training step (forward + backward) of QuantLstm / QuantGru vs
                burn::nn Lstm / Gru on Flex with autodiff
+  size         bytes of a packed 4096×1024 QuantLinear at 1…4 bits vs f32
 
 options:
   --json PATH   also write every row as JSON (an array of objects)
@@ -86,6 +88,7 @@ fn main() -> ExitCode {
         }
         "layers" => run_layers(args.quick, &mut json),
         "train-step" => run_train_step(args.quick, &mut json),
+        "size" => run_size(&mut json),
         other => {
             eprintln!("error: unknown suite {other:?}\n\n{USAGE}");
             return ExitCode::from(2);
@@ -124,7 +127,13 @@ fn run_layers(quick: bool, json: &mut JsonRows) -> Result<(), SuiteError> {
         LayersOptions::full()
     };
     println!("{}", layers::run(&opts, json)?);
-    run_train_step(quick, json)
+    run_train_step(quick, json)?;
+    run_size(json)
+}
+
+fn run_size(json: &mut JsonRows) -> Result<(), SuiteError> {
+    println!("{}", size::run(&SizeOptions::full(), json)?);
+    Ok(())
 }
 
 fn run_train_step(quick: bool, json: &mut JsonRows) -> Result<(), SuiteError> {

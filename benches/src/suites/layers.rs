@@ -35,7 +35,7 @@ use std::cell::RefCell;
 
 use burn::prelude::*;
 use burn_amq::nn::QuantizationConfig;
-use burn_amq::packed::{PackedGru, PackedLstm, PackedLstmState};
+use burn_amq::packed::{PackOptions, PackedGru, PackedLstm, PackedLstmState, WeightsOnlyProduct};
 use burn_amq_kernels::quant::{ActivationQuantizer, Method};
 use burn_amq_kernels::{BitPlanesMut, Par, Tier, words_for};
 use serde_json::json;
@@ -68,20 +68,49 @@ const CONVERSION_TOL: f32 = 1e-4;
 pub struct Bits {
     /// Bits per weight.
     pub weight: usize,
-    /// Bits per activation vector; `None` = weights only (lookup-table products on f32 inputs).
+    /// Bits per activation vector; `None` = weights only (products on f32 inputs).
     pub act: Option<usize>,
+    /// The product on f32 inputs when `act` is `None` (exact masked sums or lookup tables).
+    pub weights_only: WeightsOnlyProduct,
 }
 
 impl Bits {
-    /// `weight`/`act` bits.
+    /// `weight`/`act` bits (weights-only variants use the default, exact product).
     pub const fn new(weight: usize, act: Option<usize>) -> Self {
-        Bits { weight, act }
+        Bits {
+            weight,
+            act,
+            weights_only: WeightsOnlyProduct::Exact,
+        }
+    }
+
+    /// A weights-only variant with the lookup-table product.
+    pub const fn lookup(weight: usize) -> Self {
+        Bits {
+            weight,
+            act: None,
+            weights_only: WeightsOnlyProduct::Lookup,
+        }
+    }
+
+    fn pack_options(self) -> PackOptions {
+        PackOptions::default().with_weights_only(self.weights_only)
+    }
+
+    /// Name of the weights-only product, `None` with activation bits.
+    fn product_name(self) -> Option<&'static str> {
+        match (self.act, self.weights_only) {
+            (Some(_), _) => None,
+            (None, WeightsOnlyProduct::Exact) => Some("exact"),
+            (None, WeightsOnlyProduct::Lookup) => Some("lookup"),
+        }
     }
 
     fn label(self) -> String {
-        match self.act {
-            Some(a) => format!("{}/{a}", self.weight),
-            None => format!("{}/f32", self.weight),
+        match (self.act, self.product_name()) {
+            (Some(a), _) => format!("{}/{a}", self.weight),
+            (None, Some(p)) => format!("{}/f32 {p}", self.weight),
+            (None, None) => format!("{}/f32", self.weight),
         }
     }
 }
@@ -119,6 +148,7 @@ impl LayersOptions {
                 Bits::new(2, Some(3)),
                 Bits::new(3, Some(3)),
                 Bits::new(2, None),
+                Bits::lookup(2),
             ],
             threads: vec![1, 2],
         }
@@ -132,7 +162,7 @@ impl LayersOptions {
             hiddens: vec![300],
             batches: vec![1, 3],
             seq: 35,
-            bits: vec![Bits::new(2, Some(2)), Bits::new(2, None)],
+            bits: vec![Bits::new(2, Some(2)), Bits::new(2, None), Bits::lookup(2)],
             threads: vec![1, 2],
         }
     }
@@ -154,10 +184,15 @@ enum Packed {
 }
 
 impl Packed {
-    fn new(quant: &QuantLayer, start: &HostState, par: Par) -> Result<Self, SuiteError> {
+    fn new(
+        quant: &QuantLayer,
+        start: &HostState,
+        par: Par,
+        options: &PackOptions,
+    ) -> Result<Self, SuiteError> {
         Ok(match quant {
             QuantLayer::Lstm(l) => {
-                let mut layer = l.pack()?;
+                let mut layer = l.pack_with(options)?;
                 layer.set_par(par);
                 let start = PackedLstmState::new(
                     start.batch,
@@ -172,7 +207,7 @@ impl Packed {
                 }
             }
             QuantLayer::Gru(g) => {
-                let mut layer = g.pack()?;
+                let mut layer = g.pack_with(options)?;
                 layer.set_par(par);
                 Packed::Gru {
                     layer,
@@ -514,6 +549,7 @@ impl Row<'_> {
             "suite": "layers", "layer": self.layer.name(), "hidden": self.hidden,
             "batch": self.batch, "seq": self.seq, "threads": self.threads,
             "w_bits": self.bits.weight, "a_bits": self.bits.act, "tier": self.tier,
+            "weights_only_product": self.bits.product_name(),
             "f32_us": round3(self.f32_us), "packed_us": round3(self.packed_us),
             "speedup": round3(speedup), "quant_us": self.quant_us.map(round3),
             "quant_share": share.map(round3),
@@ -556,7 +592,9 @@ pub fn run(opts: &LayersOptions, json: &mut JsonRows) -> Result<String, SuiteErr
                         let inputs = Inputs::new(batch, hidden, opts.seq, &device);
                         let mut packed = variants
                             .iter()
-                            .map(|(_, q)| Packed::new(q, &inputs.start, par_for(threads)))
+                            .map(|(b, q)| {
+                                Packed::new(q, &inputs.start, par_for(threads), &b.pack_options())
+                            })
                             .collect::<Result<Vec<_>, _>>()?;
                         let what = format!("{} h={hidden} batch={batch}", layer.name());
                         validate(
@@ -630,13 +668,14 @@ mod tests {
         let device = Device::flex();
         for layer in [Layer::Lstm, Layer::Gru] {
             let burn_layer = BurnLayer::seeded(layer, 96, 5, &device);
-            for bits in [Bits::new(2, Some(3)), Bits::new(2, None)] {
+            for bits in [Bits::new(2, Some(3)), Bits::new(2, None), Bits::lookup(2)] {
                 let q = burn_layer
                     .convert(&quant_config(bits.weight, bits.act))
                     .unwrap();
                 let inputs = Inputs::new(3, 96, 4, &device);
-                let mut seq = Packed::new(&q, &inputs.start, Par::Seq).unwrap();
-                let mut two = Packed::new(&q, &inputs.start, Par::Threads(2)).unwrap();
+                let options = bits.pack_options();
+                let mut seq = Packed::new(&q, &inputs.start, Par::Seq, &options).unwrap();
+                let mut two = Packed::new(&q, &inputs.start, Par::Threads(2), &options).unwrap();
                 let a = seq.sequence(&inputs.x_seq, inputs.seq).unwrap();
                 let b = two.sequence(&inputs.x_seq, inputs.seq).unwrap();
                 assert_eq!(a, b, "{layer:?} {bits:?}");
@@ -652,7 +691,7 @@ mod tests {
         let fp = burn_layer
             .convert(&QuantizationConfig::full_precision())
             .unwrap();
-        let bits = [Bits::new(2, Some(2)), Bits::new(2, None)];
+        let bits = [Bits::new(2, Some(2)), Bits::new(2, None), Bits::lookup(2)];
         let variants: Vec<_> = bits
             .iter()
             .map(|b| {
@@ -665,7 +704,7 @@ mod tests {
         let inputs = Inputs::new(2, 64, 3, &device);
         let mut packed: Vec<_> = variants
             .iter()
-            .map(|(_, q)| Packed::new(q, &inputs.start, Par::Seq).unwrap())
+            .map(|(b, q)| Packed::new(q, &inputs.start, Par::Seq, &b.pack_options()).unwrap())
             .collect();
         let mut checks = Checks::default();
         validate(
@@ -686,7 +725,7 @@ mod tests {
             .iter()
             .map(|b| {
                 let q = other.convert(&quant_config(b.weight, b.act)).unwrap();
-                Packed::new(&q, &inputs.start, Par::Seq).unwrap()
+                Packed::new(&q, &inputs.start, Par::Seq, &b.pack_options()).unwrap()
             })
             .collect();
         let err = validate(
@@ -711,7 +750,7 @@ mod tests {
             hiddens: vec![32],
             batches: vec![2],
             seq: 3,
-            bits: vec![Bits::new(2, Some(2)), Bits::new(2, None)],
+            bits: vec![Bits::new(2, Some(2)), Bits::new(2, None), Bits::lookup(2)],
             threads: vec![1],
         };
         let mut json = JsonRows::default();

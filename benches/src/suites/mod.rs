@@ -3,6 +3,7 @@
 pub mod kernels;
 pub mod layers;
 pub mod recurrent;
+pub mod size;
 pub mod train_step;
 
 use std::fmt;

@@ -2,6 +2,7 @@
 
 use burn_amq_kernels::Par;
 
+use super::PackOptions;
 use super::matrix::PackedMatrix;
 use super::{check_batch, check_len, host_values, scratch, sigmoid};
 use crate::error::{Error, Result};
@@ -51,6 +52,12 @@ impl QuantGru {
     /// Errors: [`Error::NotQuantized`] for full-precision weights, [`Error::Kernel`] when the
     /// weights cannot be quantized.
     pub fn pack(&self) -> Result<PackedGru> {
+        self.pack_with(&PackOptions::default())
+    }
+
+    /// [`Self::pack`] with explicit [`PackOptions`] (e.g. the faster lookup-table product
+    /// for weights-only matrices).
+    pub fn pack_with(&self, options: &PackOptions) -> Result<PackedGru> {
         let quantizer = self
             .weight_quantizer()
             .ok_or(Error::NotQuantized { layer: "QuantGru" })?;
@@ -61,15 +68,23 @@ impl QuantGru {
             d_in,
             quantizer,
             self.input_quantizer(),
+            options,
         )?;
         let u = host_values(&self.recurrent_weight.val());
         let hq = self.hidden_quantizer();
         let recurrent = if self.reset_after {
-            Recurrent::After(PackedMatrix::new(&u, GATES * h, h, quantizer, hq)?)
+            Recurrent::After(PackedMatrix::new(&u, GATES * h, h, quantizer, hq, options)?)
         } else {
             Recurrent::Before {
-                update_reset: PackedMatrix::new(&u[..2 * h * h], 2 * h, h, quantizer, hq)?,
-                new: Box::new(PackedMatrix::new(&u[2 * h * h..], h, h, quantizer, hq)?),
+                update_reset: PackedMatrix::new(&u[..2 * h * h], 2 * h, h, quantizer, hq, options)?,
+                new: Box::new(PackedMatrix::new(
+                    &u[2 * h * h..],
+                    h,
+                    h,
+                    quantizer,
+                    hq,
+                    options,
+                )?),
             }
         };
         let bias = self.bias.as_ref().map(|b| host_values(&b.val()));

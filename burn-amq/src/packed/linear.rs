@@ -2,6 +2,7 @@
 
 use burn_amq_kernels::{Par, lut};
 
+use super::PackOptions;
 use super::matrix::PackedMatrix;
 use super::{check_batch, check_len, host_values};
 use crate::error::{Error, Result};
@@ -10,8 +11,9 @@ use crate::nn::QuantLinear;
 /// A [`QuantLinear`] packed for CPU inference: `y = x̂ Ŵᵀ + b` on bit planes.
 ///
 /// With an input quantizer the product is XOR + popcount on quantized inputs (equal to the
-/// layer's forward up to float rounding); without one it is the lookup-table product on the
-/// f32 input (within [`PackedLinear::lookup_error_bound`] of the exact product).
+/// layer's forward up to float rounding); without one it is a weights-only product on the
+/// f32 input: exact masked sums by default (equal to the forward up to float rounding), or
+/// lookup tables (within [`PackedLinear::lookup_error_bound`] of the exact product).
 #[derive(Debug, Clone)]
 pub struct PackedLinear {
     /// `[d_output, d_input]`.
@@ -27,12 +29,25 @@ impl QuantLinear {
     /// Errors: [`Error::NotQuantized`] for full-precision weights, [`Error::Kernel`] when the
     /// weights cannot be quantized (e.g. they hold a NaN).
     pub fn pack(&self) -> Result<PackedLinear> {
+        self.pack_with(&PackOptions::default())
+    }
+
+    /// [`Self::pack`] with explicit [`PackOptions`] (e.g. the faster lookup-table product
+    /// for weights-only matrices).
+    pub fn pack_with(&self, options: &PackOptions) -> Result<PackedLinear> {
         let quantizer = self.weight_quantizer().ok_or(Error::NotQuantized {
             layer: "QuantLinear",
         })?;
         let [d_output, d_input] = self.weight.dims();
         let w = host_values(&self.weight.val());
-        let weight = PackedMatrix::new(&w, d_output, d_input, quantizer, self.input_quantizer())?;
+        let weight = PackedMatrix::new(
+            &w,
+            d_output,
+            d_input,
+            quantizer,
+            self.input_quantizer(),
+            options,
+        )?;
         let bias = self.bias.as_ref().map(|b| host_values(&b.val()));
         Ok(PackedLinear { weight, bias })
     }
@@ -56,9 +71,10 @@ impl PackedLinear {
         self.weight.set_par(par);
     }
 
-    /// Whether inputs are quantized and the product runs on popcounts (else lookup tables).
+    /// Whether inputs are quantized and the product runs on popcounts (else a weights-only
+    /// product on the f32 input, see [`WeightsOnlyProduct`](super::WeightsOnlyProduct)).
     pub fn quantizes_input(&self) -> bool {
-        self.weight.lookup_weights().is_none()
+        self.weight.quantizes_input()
     }
 
     /// The dequantized weights `[d_output, d_input]` the products use.
@@ -83,9 +99,10 @@ impl PackedLinear {
         Ok(())
     }
 
-    /// For the weights-only (lookup) product: per output (`[batch][d_output]`), a rigorous
-    /// bound on `|forward − (x Ŵᵀ + b)|` before the bias addition's own rounding. `None` when
-    /// inputs are quantized (the popcount product is exact up to float rounding).
+    /// For the lookup-table product ([`WeightsOnlyProduct::Lookup`](super::WeightsOnlyProduct)):
+    /// per output (`[batch][d_output]`), a rigorous bound on `|forward − (x Ŵᵀ + b)|` before
+    /// the bias addition's own rounding. `None` for the other products (popcount and exact
+    /// masked sums are exact up to float rounding).
     pub fn lookup_error_bound(&self, x: &[f32], batch: usize) -> Result<Option<Vec<f32>>> {
         check_batch(batch)?;
         check_len("x", batch.saturating_mul(self.d_input()), x.len())?;

@@ -3,6 +3,7 @@
 use burn::nn::LstmState;
 use burn_amq_kernels::Par;
 
+use super::PackOptions;
 use super::matrix::PackedMatrix;
 use super::{check_batch, check_len, host_values, scratch, sigmoid};
 use crate::error::{Error, Result};
@@ -85,7 +86,8 @@ impl PackedLstmState {
 /// blocks of the fused matrices) and gate math; `x_t` and `h_{t−1}` are quantized online
 /// exactly where the layer quantizes them, and the cell state stays f32.
 ///
-/// Each product runs on popcounts when its input is quantized and on lookup tables otherwise
+/// Each product runs on popcounts when its input is quantized and on a weights-only product
+/// ([`WeightsOnlyProduct`](super::WeightsOnlyProduct)) otherwise
 /// (see the [module docs](super)).
 #[derive(Debug, Clone)]
 pub struct PackedLstm {
@@ -111,6 +113,12 @@ impl QuantLstm {
     /// Errors: [`Error::NotQuantized`] for full-precision weights, [`Error::Kernel`] when the
     /// weights cannot be quantized (e.g. they hold a NaN).
     pub fn pack(&self) -> Result<PackedLstm> {
+        self.pack_with(&PackOptions::default())
+    }
+
+    /// [`Self::pack`] with explicit [`PackOptions`] (e.g. the faster lookup-table product
+    /// for weights-only matrices).
+    pub fn pack_with(&self, options: &PackOptions) -> Result<PackedLstm> {
         let quantizer = self
             .weight_quantizer()
             .ok_or(Error::NotQuantized { layer: "QuantLstm" })?;
@@ -121,6 +129,7 @@ impl QuantLstm {
             d_in,
             quantizer,
             self.input_quantizer(),
+            options,
         )?;
         let recurrent = PackedMatrix::new(
             &host_values(&self.recurrent_weight.val()),
@@ -128,6 +137,7 @@ impl QuantLstm {
             h,
             quantizer,
             self.hidden_quantizer(),
+            options,
         )?;
         let bias = self.bias.as_ref().map(|b| host_values(&b.val()));
         Ok(PackedLstm::from_parts(input, recurrent, bias, h))

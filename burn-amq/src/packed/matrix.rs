@@ -1,12 +1,13 @@
 //! One packed weight matrix and the product it runs.
 
 use burn_amq_kernels::lut::{LutScratch, LutWeights, lut_matmul};
+use burn_amq_kernels::masked::masked_matmul;
 use burn_amq_kernels::pack::interleaved::InterleavedPlanes;
 use burn_amq_kernels::popcount::popcount_matmul;
 use burn_amq_kernels::quant::{ActivationQuantizer, Method, quantize_rows};
 use burn_amq_kernels::{BitPlanes, BitPlanesMut, BitPlanesRef, Par, words_for};
 
-use super::{check_batch, check_len, scratch};
+use super::{PackOptions, WeightsOnlyProduct, check_batch, check_len, scratch};
 use crate::backend::kernel_method;
 use crate::error::Result;
 use crate::quantizer::Quantizer;
@@ -28,6 +29,9 @@ enum Product {
         weights: LutWeights,
         scratch: LutScratch,
     },
+    /// Full-precision activations: masked sums over the f32 input, exact up to f32 rounding
+    /// (reads the row-major `codes` directly).
+    Exact,
 }
 
 /// Which product a [`PackedMatrix`] runs: what rebuilding it needs besides the weight codes
@@ -36,8 +40,10 @@ enum Product {
 pub(crate) enum ProductKind {
     /// XOR + popcount on inputs quantized online with `bits` planes by `method`.
     Popcount { bits: usize, method: Method },
-    /// Weights only: lookup tables over the f32 input.
+    /// Weights only: lookup tables over the f32 input (int8 tables, bounded error).
     Lookup,
+    /// Weights only: masked sums over the f32 input (exact up to f32 rounding).
+    Exact,
 }
 
 /// A `[rows, n]` weight matrix quantized row-wise once, with its product's scratch.
@@ -53,13 +59,14 @@ pub(crate) struct PackedMatrix {
 
 impl PackedMatrix {
     /// Quantizes `w` (`[rows][n]`) with `weight` and prepares the product for inputs quantized
-    /// with `activation` (`None`: f32 inputs, lookup tables).
+    /// with `activation` (`None`: f32 inputs, the product `options.weights_only` picks).
     pub(crate) fn new(
         w: &[f32],
         rows: usize,
         n: usize,
         weight: Quantizer,
         activation: Option<Quantizer>,
+        options: &PackOptions,
     ) -> Result<Self> {
         let codes = quantize_rows(
             w,
@@ -75,7 +82,10 @@ impl PackedMatrix {
                 bits: a.bits(),
                 method: kernel_method(a.method()),
             },
-            None => ProductKind::Lookup,
+            None => match options.weights_only {
+                WeightsOnlyProduct::Exact => ProductKind::Exact,
+                WeightsOnlyProduct::Lookup => ProductKind::Lookup,
+            },
         };
         Self::from_codes(codes, product)
     }
@@ -98,6 +108,7 @@ impl PackedMatrix {
                 weights: LutWeights::from_planes(codes.as_ref()),
                 scratch: LutScratch::new(),
             },
+            ProductKind::Exact => Product::Exact,
         };
         Ok(Self {
             rows,
@@ -116,6 +127,7 @@ impl PackedMatrix {
                 method: quantizer.method(),
             },
             Product::Lookup { .. } => ProductKind::Lookup,
+            Product::Exact => ProductKind::Exact,
         }
     }
 
@@ -139,11 +151,16 @@ impl PackedMatrix {
         &self.codes
     }
 
+    /// Whether inputs are quantized online and the product runs on popcounts.
+    pub(crate) fn quantizes_input(&self) -> bool {
+        matches!(self.product, Product::Popcount { .. })
+    }
+
     /// The lookup-table weights when this matrix runs the weights-only product.
     pub(crate) fn lookup_weights(&self) -> Option<&LutWeights> {
         match &self.product {
             Product::Lookup { weights, .. } => Some(weights),
-            Product::Popcount { .. } => None,
+            Product::Popcount { .. } | Product::Exact => None,
         }
     }
 
@@ -169,6 +186,9 @@ impl PackedMatrix {
             }
             Product::Lookup { weights, scratch } => {
                 lut_matmul(weights, x, batch, out, scratch, self.par)?;
+            }
+            Product::Exact => {
+                masked_matmul(self.codes.as_ref(), x, batch, out, self.par)?;
             }
         }
         Ok(())

@@ -10,9 +10,11 @@
 //!   the layer's method and bits ([`ActivationQuantizer`](burn_amq_kernels::quant::ActivationQuantizer))
 //!   and the product runs on bit planes with XOR + popcount. The result equals the layer's
 //!   fake-quantized forward up to float rounding.
-//! - **Weights only**: the product of the bit-plane weights and the f32 input runs on lookup
-//!   tables ([`lut_matmul`](burn_amq_kernels::lut::lut_matmul)). Its tables are int8, so the
-//!   output differs from the fake-quantized forward by up to
+//! - **Weights only**: the product of the bit-plane weights and the f32 input runs, by
+//!   default, on masked sums ([`WeightsOnlyProduct::Exact`]): equal to the fake-quantized
+//!   forward up to f32 rounding. `pack_with` and [`WeightsOnlyProduct::Lookup`] select the
+//!   lookup-table product instead ([`lut_matmul`](burn_amq_kernels::lut::lut_matmul)), whose
+//!   int8 tables leave an error of up to
 //!   [`error_bound`](burn_amq_kernels::lut::error_bound) (≈ 0.9 % relative RMS on random data).
 //!
 //! Every packed layer and whole [`PackedModel`]s (named layers plus user metadata) are saved
@@ -42,6 +44,36 @@ pub use lstm::{PackedLstm, PackedLstmState};
 pub use size::{ModelSizeReport, SizeReport};
 
 use burn::prelude::*;
+
+/// The product a packed layer runs when its inputs stay in f32 (weights-only quantization).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WeightsOnlyProduct {
+    /// Masked sums over the f32 input
+    /// ([`masked_matmul`](burn_amq_kernels::masked::masked_matmul)): equal to the layer's
+    /// fake-quantized forward up to f32 rounding. The default.
+    #[default]
+    Exact,
+    /// Lookup tables over the f32 input ([`lut_matmul`](burn_amq_kernels::lut::lut_matmul)):
+    /// faster, but its int8 tables leave an error of up to
+    /// [`error_bound`](burn_amq_kernels::lut::error_bound) (≈ 0.9 % relative RMS on random
+    /// data).
+    Lookup,
+}
+
+/// Choices `pack_with` makes beyond what the layer's quantization settings fix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PackOptions {
+    /// The product for matrices whose inputs are not quantized.
+    pub weights_only: WeightsOnlyProduct,
+}
+
+impl PackOptions {
+    /// Options with `weights_only` as the weights-only product.
+    pub fn with_weights_only(mut self, weights_only: WeightsOnlyProduct) -> Self {
+        self.weights_only = weights_only;
+        self
+    }
+}
 
 use crate::error::{Error, Result};
 

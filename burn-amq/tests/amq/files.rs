@@ -8,8 +8,8 @@ use burn_amq::packed::file::{
     KIND_KEY, KIND_LAYER, MODEL_FORMAT_VERSION, PackedFile, PackedTensor, VERSION_KEY,
 };
 use burn_amq::packed::{
-    LayerKind, PackedEmbedding, PackedGru, PackedLayer, PackedLinear, PackedLstm, PackedLstmState,
-    PackedModel, SizeReport,
+    LayerKind, PackOptions, PackedEmbedding, PackedGru, PackedLayer, PackedLinear, PackedLstm,
+    PackedLstmState, PackedModel, SizeReport, WeightsOnlyProduct,
 };
 use burn_amq::{Error, QuantMethod};
 use burn_amq_kernels::format::{FORMAT_VERSION, PREAMBLE_LEN, Preamble};
@@ -126,6 +126,32 @@ fn linear_round_trips_bit_identically() {
             "act {act_bits:?} bias {bias}"
         );
         assert_eq!(loaded.size_report(), layer.size_report());
+    }
+}
+
+#[test]
+fn weights_only_products_round_trip_with_their_kind() {
+    let x = inputs(BATCH * D_IN, 21);
+    let layer = QuantLinearConfig::new(D_IN, D_OUT)
+        .with_weight_bits(Some(3))
+        .init(&Device::flex())
+        .map(|l| reseeded(l, 22))
+        .unwrap();
+    for (product, name) in [
+        (WeightsOnlyProduct::Exact, "exact"),
+        (WeightsOnlyProduct::Lookup, "lookup"),
+    ] {
+        let options = PackOptions::default().with_weights_only(product);
+        let mut packed = layer.pack_with(&options).unwrap();
+        let bytes = packed.to_bytes().unwrap();
+        let file = PackedFile::from_bytes(&bytes).unwrap();
+        assert_eq!(file.meta("weight.product"), Some(name));
+        let mut loaded = PackedLinear::from_bytes(&bytes).unwrap();
+        assert_eq!(
+            linear_out(&mut loaded, &x),
+            linear_out(&mut packed, &x),
+            "{name}"
+        );
     }
 }
 

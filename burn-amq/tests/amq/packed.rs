@@ -4,7 +4,7 @@ use burn::nn::LstmState;
 use burn::prelude::*;
 use burn_amq::Error;
 use burn_amq::nn::{QuantLinearConfig, QuantLstm, QuantLstmConfig};
-use burn_amq::packed::PackedLstmState;
+use burn_amq::packed::{PackOptions, PackedLstmState, WeightsOnlyProduct};
 
 use crate::common::{gaussian, reseeded, values};
 
@@ -54,7 +54,7 @@ fn linear_popcount_matches_fake_quantized_forward() {
 }
 
 #[test]
-fn linear_lookup_is_within_the_lookup_error_bound() {
+fn linear_exact_weights_only_matches_fake_quantized_forward() {
     let device = Device::flex();
     device.seed(4);
     let mut worst = 0.0f32;
@@ -65,6 +65,38 @@ fn linear_lookup_is_within_the_lookup_error_bound() {
             .map(|l| reseeded(l, 2))
             .unwrap();
         let mut packed = layer.pack().unwrap();
+        assert!(!packed.quantizes_input());
+        assert_eq!(packed.lookup_error_bound(&[0.0; 70], 1).unwrap(), None);
+        for batch in [1usize, 3] {
+            let x = gaussian([batch, 70], 200 + wbits as u64, &device);
+            let expected = values(&layer.forward(x.clone()));
+            let mut out = vec![0.0; batch * 9];
+            packed.forward(&values(&x), batch, &mut out).unwrap();
+            let rel = max_diff(&out, &expected) / scale(&expected);
+            worst = worst.max(rel);
+            assert!(rel <= EXACT_REL_TOL, "w{wbits} b{batch}: rel {rel}");
+        }
+    }
+    println!("linear exact weights-only: worst relative difference {worst:e}");
+}
+
+/// Exact weights-only product: packed == fake-quantized forward up to this fraction of the
+/// output scale (f32 rounding of two different summation orders).
+const EXACT_REL_TOL: f32 = 1e-5;
+
+#[test]
+fn linear_lookup_is_within_the_lookup_error_bound() {
+    let device = Device::flex();
+    device.seed(4);
+    let mut worst = 0.0f32;
+    for wbits in 1..=4 {
+        let layer = QuantLinearConfig::new(70, 9)
+            .with_weight_bits(Some(wbits))
+            .init(&device)
+            .map(|l| reseeded(l, 2))
+            .unwrap();
+        let lookup = PackOptions::default().with_weights_only(WeightsOnlyProduct::Lookup);
+        let mut packed = layer.pack_with(&lookup).unwrap();
         assert!(!packed.quantizes_input());
         for batch in [1usize, 3] {
             let x = gaussian([batch, 70], 200 + wbits as u64, &device);
@@ -167,7 +199,16 @@ fn lstm(wbits: usize, abits: Option<usize>, quantize_input: bool, device: &Devic
 /// Largest |packed − layer| over all outputs and the final state, for batch 1 and 3, with and
 /// without an initial state.
 fn lstm_difference(layer: &QuantLstm, seed: u64, device: &Device) -> f32 {
-    let mut packed = layer.pack().unwrap();
+    lstm_difference_with(layer, &PackOptions::default(), seed, device)
+}
+
+fn lstm_difference_with(
+    layer: &QuantLstm,
+    options: &PackOptions,
+    seed: u64,
+    device: &Device,
+) -> f32 {
+    let mut packed = layer.pack_with(options).unwrap();
     let mut worst = 0.0f32;
     for batch in [1usize, 3] {
         let x = gaussian([batch, SEQ, D_IN], seed + batch as u64, device);
@@ -215,27 +256,40 @@ fn lstm_popcount_matches_fake_quantized_forward() {
     println!("lstm popcount: worst difference {worst:e}");
 }
 
-/// Weights-only LSTM: the int8 lookup tables (≈ 0.9 % relative error on the gate
-/// pre-activations) perturb every step; this tolerance is a few times the observed worst.
+/// Weights-only LSTM with the lookup product: the int8 tables (≈ 0.9 % relative error on
+/// the gate pre-activations) perturb every step; this tolerance is a few times the observed
+/// worst.
 const LSTM_LOOKUP_TOL: f32 = 0.03;
 
 #[test]
-fn lstm_lookup_is_close_to_fake_quantized_forward() {
+fn lstm_weights_only_matches_fake_quantized_forward() {
     let device = Device::flex();
     device.seed(6);
-    let mut worst = 0.0f32;
+    let lookup = PackOptions::default().with_weights_only(WeightsOnlyProduct::Lookup);
+    let (mut worst_exact, mut worst_lookup) = (0.0f32, 0.0f32);
     for wbits in 1..=4 {
         let layer = lstm(wbits, None, true, &device);
         let d = lstm_difference(&layer, 400 + wbits as u64, &device);
-        assert!(d <= LSTM_LOOKUP_TOL, "w{wbits}: max diff {d}");
-        worst = worst.max(d);
+        assert!(d <= POPCOUNT_REL_TOL, "exact w{wbits}: max diff {d}");
+        worst_exact = worst_exact.max(d);
+        let d = lstm_difference_with(&layer, &lookup, 400 + wbits as u64, &device);
+        assert!(d <= LSTM_LOOKUP_TOL, "lookup w{wbits}: max diff {d}");
+        worst_lookup = worst_lookup.max(d);
     }
-    // Quantized hidden state, full-precision input (input from a QuantEmbedding): a lookup
-    // input product and a popcount recurrent product.
+    // Quantized hidden state, full-precision input (input from a QuantEmbedding): a
+    // weights-only input product and a popcount recurrent product.
     let layer = lstm(2, Some(2), false, &device);
     let d = lstm_difference(&layer, 450, &device);
-    assert!(d <= LSTM_LOOKUP_TOL, "mixed: max diff {d}");
-    println!("lstm lookup: worst difference {worst:e}, mixed {d:e}");
+    assert!(d <= POPCOUNT_REL_TOL, "mixed exact: max diff {d}");
+    let d_lookup = lstm_difference_with(&layer, &lookup, 450, &device);
+    assert!(
+        d_lookup <= LSTM_LOOKUP_TOL,
+        "mixed lookup: max diff {d_lookup}"
+    );
+    println!(
+        "lstm weights-only: worst difference exact {worst_exact:e}, lookup {worst_lookup:e}; \
+         mixed exact {d:e}, lookup {d_lookup:e}"
+    );
 }
 
 #[test]

@@ -3,6 +3,7 @@
 use burn::prelude::*;
 use burn_amq::Error;
 use burn_amq::nn::{QuantGru, QuantGruConfig};
+use burn_amq::packed::{PackOptions, WeightsOnlyProduct};
 
 use crate::common::{gaussian, reseeded, values};
 
@@ -27,7 +28,11 @@ fn max_diff(a: &[f32], b: &[f32]) -> f32 {
 
 /// Largest |packed − layer| over batch 1 and 3, with and without an initial state.
 fn gru_difference(layer: &QuantGru, seed: u64, device: &Device) -> f32 {
-    let mut packed = layer.pack().unwrap();
+    gru_difference_with(layer, &PackOptions::default(), seed, device)
+}
+
+fn gru_difference_with(layer: &QuantGru, options: &PackOptions, seed: u64, device: &Device) -> f32 {
+    let mut packed = layer.pack_with(options).unwrap();
     let mut worst = 0.0f32;
     for batch in [1usize, 3] {
         let x = gaussian([batch, SEQ, D_IN], seed + batch as u64, device);
@@ -66,20 +71,24 @@ fn gru_popcount_matches_fake_quantized_forward() {
 }
 
 #[test]
-fn gru_lookup_is_close_to_fake_quantized_forward() {
+fn gru_weights_only_matches_fake_quantized_forward() {
     let device = Device::flex();
     device.seed(9);
-    let mut worst = 0.0f32;
+    let lookup = PackOptions::default().with_weights_only(WeightsOnlyProduct::Lookup);
+    let (mut worst_exact, mut worst_lookup) = (0.0f32, 0.0f32);
     for reset_after in [true, false] {
         for wbits in 1..=4 {
             let layer = gru(Some(wbits), None, reset_after, &device);
             let d = gru_difference(&layer, 600 + wbits as u64, &device);
+            assert!(d <= 1e-4, "exact reset_after {reset_after} w{wbits}: {d}");
+            worst_exact = worst_exact.max(d);
+            let d = gru_difference_with(&layer, &lookup, 600 + wbits as u64, &device);
             // int8 lookup tables: see LSTM_LOOKUP_TOL in packed.rs.
-            assert!(d <= 0.03, "reset_after {reset_after} w{wbits}: {d}");
-            worst = worst.max(d);
+            assert!(d <= 0.03, "lookup reset_after {reset_after} w{wbits}: {d}");
+            worst_lookup = worst_lookup.max(d);
         }
     }
-    println!("gru lookup: worst difference {worst:e}");
+    println!("gru weights-only: worst difference exact {worst_exact:e}, lookup {worst_lookup:e}");
 }
 
 #[test]

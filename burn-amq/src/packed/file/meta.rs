@@ -18,6 +18,8 @@ const ACT_METHOD: &str = "act_method";
 const POPCOUNT: &str = "popcount";
 /// `product` of [`ProductKind::Lookup`].
 const LOOKUP: &str = "lookup";
+/// `product` of [`ProductKind::Exact`].
+const EXACT: &str = "exact";
 
 fn invalid(key: &str, value: &str, reason: impl Into<String>) -> Error {
     Error::InvalidMetadata {
@@ -108,6 +110,7 @@ impl LayerWriter<'_> {
                 self.meta(&format!("{tensor}.{ACT_METHOD}"), method);
             }
             ProductKind::Lookup => self.meta(&format!("{tensor}.{PRODUCT}"), LOOKUP),
+            ProductKind::Exact => self.meta(&format!("{tensor}.{PRODUCT}"), EXACT),
         }
         Ok(())
     }
@@ -233,10 +236,16 @@ impl LayerReader<'_> {
                 self.forbid(&method_key, reason)?;
                 Ok(ProductKind::Lookup)
             }
+            EXACT => {
+                let reason = "the exact product has f32 inputs";
+                self.forbid(&bits_key, reason)?;
+                self.forbid(&method_key, reason)?;
+                Ok(ProductKind::Exact)
+            }
             _ => Err(invalid(
                 &self.name(&key),
                 &product,
-                format!("expected {POPCOUNT} or {LOOKUP}"),
+                format!("expected {POPCOUNT}, {LOOKUP} or {EXACT}"),
             )),
         }
     }

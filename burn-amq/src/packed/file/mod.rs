@@ -41,7 +41,7 @@
 //!
 //! | key | value |
 //! |-----|-------|
-//! | `T.product` | `popcount` (inputs quantized online, XOR + popcount) or `lookup` (weights only: f32 inputs, lookup tables) |
+//! | `T.product` | `popcount` (inputs quantized online, XOR + popcount), `exact` (weights only: f32 inputs, masked sums) or `lookup` (weights only: f32 inputs, lookup tables) |
 //! | `T.act_bits` | popcount only: activation bits, `1..=8` |
 //! | `T.act_method` | popcount only: `greedy`, `refined` or `alternating:<cycles>` |
 //!
