@@ -76,7 +76,9 @@ fn finetuned_packed_model_matches_fake_quantization() {
         "packed {packed_ppl} vs fake-quantized {fake}"
     );
     assert!(fake < vocab.len() as f64, "{fake}");
-    assert!(packed.storage_bytes() * 8 < burn_amq_examples::pipeline::f32_bytes(&model));
+    // 2-bit planes plus one f32 coefficient per row and plane: at least 4x smaller even for
+    // these 32-wide rows (one 64-bit word per row and plane).
+    assert!(packed.storage_bytes() * 4 < burn_amq_examples::pipeline::f32_bytes(&model));
 
     let mut rng = StdRng::seed_from_u64(3);
     let mut words = Vec::new();

@@ -100,7 +100,6 @@ where
             path: run.checkpoint_dir(),
             reason: "no checkpoint to resume from".into(),
         })?;
-        run.check_checkpoint(epoch, model.clone())?;
         let history: Vec<_> = run
             .history()?
             .into_iter()
@@ -127,6 +126,10 @@ where
         lr,
         history,
     );
+    if let Some(epoch) = start_epoch {
+        // Checkpoints hold the wrapped model (parameters under `model.`).
+        run.check_checkpoint(epoch, Trainable::new(model.clone(), monitor.clone()))?;
+    }
     if let Some(done) = start_epoch
         && done >= cfg.epochs
     {
@@ -142,6 +145,9 @@ where
         cfg.bptt,
     ));
 
+    // Parameters made on the plain device remember that they require gradients;
+    // `Module::train` moves them to the autodiff device where that takes effect.
+    let model = model.train();
     let device = model
         .devices()
         .first()
