@@ -15,6 +15,10 @@ use crate::error as ex;
 
 /// The recurrent layer of a [`FpLanguageModel`].
 #[derive(Module, Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one per model; the Module derive does not support boxed fields"
+)]
 pub enum FpRnn {
     /// An LSTM.
     Lstm(Lstm),
@@ -79,21 +83,13 @@ impl LmForward for FpLanguageModel {
         let x = self.dropout.forward(self.embedding.forward(inputs));
         let (hidden, state) = match &self.rnn {
             FpRnn::Lstm(lstm) => {
-                let state = match state {
-                    Some(RnnState::Lstm(s)) => Some(s),
-                    _ => None,
-                };
-                let (out, state) = lstm.forward(x, state);
-                (out, RnnState::Lstm(state))
+                let (out, state) = lstm.forward(x, state.and_then(RnnState::into_lstm));
+                (out, RnnState::lstm(state))
             }
             FpRnn::Gru(gru) => {
-                let state = match state {
-                    Some(RnnState::Gru(h)) => Some(h),
-                    _ => None,
-                };
-                let out = gru.forward(x, state);
+                let out = gru.forward(x, state.map(|s| s.hidden));
                 let last = super::last_step(&out);
-                (out, RnnState::Gru(last))
+                (out, RnnState::gru(last))
             }
         };
         (self.decoder.forward(self.dropout.forward(hidden)), state)

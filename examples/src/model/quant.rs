@@ -116,21 +116,13 @@ impl LmForward for QuantLanguageModel {
         let x = self.dropout.forward(self.embedding.forward(inputs));
         let (hidden, state) = match &self.rnn {
             QuantRnn::Lstm(lstm) => {
-                let state = match state {
-                    Some(RnnState::Lstm(s)) => Some(s),
-                    _ => None,
-                };
-                let (out, state) = lstm.forward(x, state);
-                (out, RnnState::Lstm(state))
+                let (out, state) = lstm.forward(x, state.and_then(RnnState::into_lstm));
+                (out, RnnState::lstm(state))
             }
             QuantRnn::Gru(gru) => {
-                let state = match state {
-                    Some(RnnState::Gru(h)) => Some(h),
-                    _ => None,
-                };
-                let out = gru.forward(x, state);
+                let out = gru.forward(x, state.map(|s| s.hidden));
                 let last = super::last_step(&out);
-                (out, RnnState::Gru(last))
+                (out, RnnState::gru(last))
             }
         };
         (self.decoder.forward(self.dropout.forward(hidden)), state)

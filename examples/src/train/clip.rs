@@ -49,7 +49,7 @@ pub fn clip_grad_norm<M: Module>(
     max_norm: f32,
 ) -> GradientsParams {
     let norm = grad_norm(module, &grads);
-    if !(norm > f64::from(max_norm)) {
+    if norm.is_nan() || norm <= f64::from(max_norm) {
         // Within the bound (or NaN, which no rescaling can fix): unchanged.
         return grads;
     }

@@ -441,12 +441,12 @@ mod tests {
         let m = Monitor::new(settings(1), 1.0, Vec::new());
         let device = burn::prelude::Device::flex();
         let h = burn::prelude::Tensor::<2>::zeros([2, 3], &device);
-        m.put_state(Split::Valid, RnnState::Gru(h));
+        m.put_state(Split::Valid, RnnState::gru(h));
         assert!(m.take_state(Split::Train, 1).is_none()); // other split
         assert!(m.take_state(Split::Valid, 0).is_none()); // fresh start
         m.put_state(
             Split::Valid,
-            RnnState::Gru(burn::prelude::Tensor::zeros([2, 3], &device)),
+            RnnState::gru(burn::prelude::Tensor::zeros([2, 3], &device)),
         );
         assert!(m.take_state(Split::Valid, 1).is_some());
     }

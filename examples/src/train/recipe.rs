@@ -54,13 +54,13 @@ impl TrainConfig {
         if !(self.lr > 0.0 && self.lr.is_finite()) {
             return bad(format!("learning rate must be positive, got {}", self.lr));
         }
-        if !(self.lr_decay >= 1.0) {
+        if self.lr_decay.is_nan() || self.lr_decay < 1.0 {
             return bad(format!(
                 "lr decay must be at least 1, got {}",
                 self.lr_decay
             ));
         }
-        if !(self.grad_clip >= 0.0) {
+        if self.grad_clip.is_nan() || self.grad_clip < 0.0 {
             return bad(format!(
                 "gradient clip must be >= 0, got {}",
                 self.grad_clip
