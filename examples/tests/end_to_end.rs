@@ -109,3 +109,40 @@ fn resume_continues_after_the_last_checkpoint() {
     // The schedule was restored: epoch 2 started from epoch 1's next learning rate.
     assert_eq!(resumed.history[1].lr, first.history[0].next_lr);
 }
+
+#[test]
+fn gru_and_weights_only_models_pack_consistently() {
+    let corpus = tiny_corpus();
+    let lm = tiny_lm(corpus.vocab.len()).with_cell(burn_amq_examples::model::CellKind::Gru);
+    let fp_run = RunDir::new(scratch("gru-fp"));
+    train_fp(&corpus, &lm, &tiny_recipe(1), &fp_run, quiet(false)).unwrap();
+    let mut options = quiet(false);
+    options.clip_shadow_weights = true;
+    for (name, spec) in [
+        // Both activation products on popcounts (the input re-quantized too).
+        (
+            "gru-w2a2-input",
+            QuantSpec::new().with_quantize_rnn_input(true),
+        ),
+        // Weights only: every product on lookup tables over f32 inputs.
+        (
+            "gru-w3",
+            QuantSpec::new().with_weight_bits(3).with_act_bits(None),
+        ),
+    ] {
+        let run = RunDir::new(scratch(name));
+        let outcome = finetune(&fp_run, &corpus, &spec, &tiny_recipe(1), &run, options).unwrap();
+        let fake = split_perplexity(&outcome.model, &corpus, Split::Test, 4, 12)
+            .unwrap()
+            .value();
+        let mut packed = PackedLanguageModel::from_quantized(&outcome.model).unwrap();
+        let packed_ppl = packed_perplexity(&mut packed, &corpus, Split::Test, 4)
+            .unwrap()
+            .value();
+        println!("{name}: fake-quantized {fake:.4}, packed {packed_ppl:.4}");
+        assert!(
+            relative_gap(packed_ppl, fake) < PACKED_TOLERANCE,
+            "{name}: packed {packed_ppl} vs fake-quantized {fake}"
+        );
+    }
+}
