@@ -84,6 +84,8 @@ struct State {
     epoch: usize,
     epoch_started: Option<Instant>,
     last_step: Option<Instant>,
+    /// When the monitor was created (the time stamp of every line).
+    created: Instant,
     carried: [Option<RnnState>; 3],
     train: Accum,
     valid: Accum,
@@ -135,6 +137,7 @@ impl Monitor {
                 epoch,
                 epoch_started: None,
                 last_step: None,
+                created: Instant::now(),
                 carried: [None, None, None],
                 train: Accum::default(),
                 valid: Accum::default(),
@@ -333,6 +336,8 @@ impl State {
     }
 
     fn emit(&mut self, line: &str) {
+        let elapsed = format_seconds(self.created.elapsed().as_secs_f64());
+        let line = &format!("[{elapsed:>6}] {line}");
         if self.settings.echo {
             println!("{line}");
         }
