@@ -1,0 +1,91 @@
+//! `ptb eval`: perplexity of a run's model: f32, or fake-quantized and packed.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::Args;
+
+use super::common::{DataArgs, ppl_cell, print_table};
+use crate::data::Split;
+use crate::error::Result;
+use crate::model::PackedLanguageModel;
+use crate::pipeline::{
+    encode_dir, load_fp, load_quant, packed_perplexity, relative_gap, split_perplexity,
+};
+use crate::train::{RunDir, format_seconds};
+
+/// Flags of `ptb eval`.
+#[derive(Debug, Clone, Args)]
+pub struct EvalArgs {
+    /// Run directory (`ptb train` or `ptb finetune` output).
+    #[arg(long, value_name = "DIR")]
+    pub run: PathBuf,
+    /// Batch (parallel streams) of the evaluation.
+    #[arg(long, default_value_t = 10)]
+    pub eval_batch: usize,
+    /// Window length of the tensor models' evaluation.
+    #[arg(long, default_value_t = 30)]
+    pub bptt: usize,
+    #[command(flatten)]
+    /// Corpus.
+    pub data: DataArgs,
+}
+
+/// Runs `ptb eval`.
+pub fn run(args: &EvalArgs) -> Result<()> {
+    let run_dir = RunDir::new(&args.run);
+    run_dir.require_exists()?;
+    let mut table = Vec::new();
+    let timed = |f: &mut dyn FnMut() -> Result<f64>| -> Result<(f64, String)> {
+        let t = Instant::now();
+        let v = f()?;
+        Ok((v, format_seconds(t.elapsed().as_secs_f64())))
+    };
+    if run_dir.quant_spec()?.is_some() {
+        let (lm, spec, vocab, model) = load_quant(&run_dir)?;
+        let corpus = encode_dir(&args.data.resolve()?, vocab)?;
+        let mut packed = PackedLanguageModel::from_quantized(&model)?;
+        let mut fake = [0.0; 2];
+        for (i, split) in [Split::Valid, Split::Test].into_iter().enumerate() {
+            let (f, tf) = timed(&mut || {
+                Ok(split_perplexity(&model, &corpus, split, args.eval_batch, args.bptt)?.value())
+            })?;
+            let (p, tp) = timed(&mut || {
+                Ok(packed_perplexity(&mut packed, &corpus, split, args.eval_batch)?.value())
+            })?;
+            fake[i] = f;
+            table.push(vec![
+                format!("{} {} fake-quantized", lm.name(), spec.bits_label()),
+                split.name().into(),
+                ppl_cell(f),
+                tf,
+            ]);
+            table.push(vec![
+                format!("{} {} packed", lm.name(), spec.bits_label()),
+                split.name().into(),
+                format!(
+                    "{} ({:+.3}%)",
+                    ppl_cell(p),
+                    100.0 * relative_gap(p, f) * (p - f).signum()
+                ),
+                tp,
+            ]);
+        }
+    } else {
+        let (lm, vocab, model) = load_fp(&run_dir)?;
+        let corpus = encode_dir(&args.data.resolve()?, vocab)?;
+        for split in [Split::Valid, Split::Test] {
+            let (v, t) = timed(&mut || {
+                Ok(split_perplexity(&model, &corpus, split, args.eval_batch, args.bptt)?.value())
+            })?;
+            table.push(vec![
+                format!("{} f32", lm.name()),
+                split.name().into(),
+                ppl_cell(v),
+                t,
+            ]);
+        }
+    }
+    print_table(&["model", "split", "perplexity", "time"], &table);
+    Ok(())
+}

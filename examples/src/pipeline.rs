@@ -1,0 +1,172 @@
+//! The steps the commands are made of: train a full-precision model, convert and
+//! fine-tune it quantized, load what a run directory holds, evaluate every form of a model.
+
+use std::path::Path;
+
+use burn::module::Module;
+use burn::prelude::*;
+
+use crate::data::{EncodedCorpus, Split, Streams, Vocabulary};
+use crate::error::{Error, Result};
+use crate::eval::{Perplexity, evaluate, evaluate_packed};
+use crate::model::{FpLanguageModel, LmConfig, PackedLanguageModel, QuantLanguageModel, QuantSpec};
+use crate::train::{FitOptions, FitOutcome, RunDir, TrainConfig, fit};
+
+/// The CPU device every model lives on (Flex; the learner adds autodiff for training).
+pub fn device() -> Device {
+    Device::flex()
+}
+
+/// Trains a fresh full-precision model of architecture `lm` (or resumes the run),
+/// writing `lm.json` and `vocab.txt` into the run directory first.
+pub fn train_fp(
+    corpus: &EncodedCorpus,
+    lm: &LmConfig,
+    cfg: &TrainConfig,
+    run: &RunDir,
+    options: FitOptions,
+) -> Result<FitOutcome<FpLanguageModel>> {
+    corpus
+        .vocab
+        .check_size(lm.vocab_size, "the corpus vocabulary")?;
+    run.create()?;
+    if options.resume {
+        check_same_setup(run, lm, &corpus.vocab)?;
+    }
+    run.save_config("lm.json", lm)?;
+    corpus.vocab.save(&run.file("vocab.txt"))?;
+    let device = device();
+    device.seed(cfg.seed);
+    let model = lm.init_fp(&device)?;
+    fit(model, corpus, cfg, run, options)
+}
+
+/// Converts the trained model of `from` to the quantized layers of `spec` and fine-tunes it
+/// (shadow weights clipped to `[−1, 1]` after every step). `corpus` must be encoded with
+/// `from`'s vocabulary.
+pub fn finetune(
+    from: &RunDir,
+    corpus: &EncodedCorpus,
+    spec: &QuantSpec,
+    cfg: &TrainConfig,
+    run: &RunDir,
+    options: FitOptions,
+) -> Result<FitOutcome<QuantLanguageModel>> {
+    let (lm, vocab, fp) = load_fp(from)?;
+    if corpus.vocab != vocab {
+        return Err(Error::VocabularyMismatch {
+            what: "the corpus vocabulary (encode the data with the run's vocab.txt)".into(),
+            expected: vocab.len(),
+            found: corpus.vocab.len(),
+        });
+    }
+    run.create()?;
+    if options.resume {
+        check_same_setup(run, &lm, &vocab)?;
+    }
+    run.save_config("lm.json", &lm)?;
+    run.save_config("quant.json", spec)?;
+    vocab.save(&run.file("vocab.txt"))?;
+    let model = QuantLanguageModel::from_fp(&fp, spec)?;
+    fit(
+        model,
+        corpus,
+        cfg,
+        run,
+        FitOptions {
+            clip_shadow_weights: true,
+            ..options
+        },
+    )
+}
+
+/// A resumed run must keep its architecture and vocabulary.
+fn check_same_setup(run: &RunDir, lm: &LmConfig, vocab: &Vocabulary) -> Result<()> {
+    if run.file("lm.json").is_file() {
+        let old = run.lm_config()?;
+        if &old != lm {
+            return Err(Error::Checkpoint {
+                path: run.file("lm.json"),
+                reason: format!("the run was started with {old:?}, not {lm:?}"),
+            });
+        }
+    }
+    if run.file("vocab.txt").is_file() {
+        let old = Vocabulary::load(&run.file("vocab.txt"))?;
+        if &old != vocab {
+            return Err(Error::VocabularyMismatch {
+                what: format!(
+                    "{} (the run's vocabulary differs)",
+                    run.file("vocab.txt").display()
+                ),
+                expected: old.len(),
+                found: vocab.len(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The architecture, vocabulary and best model of a full-precision run.
+pub fn load_fp(run: &RunDir) -> Result<(LmConfig, Vocabulary, FpLanguageModel)> {
+    run.require_exists()?;
+    let lm = run.lm_config()?;
+    let vocab = run.vocab(&lm)?;
+    let model = RunDir::load_module(&run.model_file(), lm.init_fp(&device())?)?;
+    Ok((lm, vocab, model))
+}
+
+/// The architecture, quantization, vocabulary and best model of a fine-tuned run.
+pub fn load_quant(run: &RunDir) -> Result<(LmConfig, QuantSpec, Vocabulary, QuantLanguageModel)> {
+    run.require_exists()?;
+    let lm = run.lm_config()?;
+    let spec = run.quant_spec()?.ok_or_else(|| Error::Checkpoint {
+        path: run.path().to_path_buf(),
+        reason: "not a fine-tuned run (no quant.json); use a `ptb finetune` output directory"
+            .into(),
+    })?;
+    let vocab = run.vocab(&lm)?;
+    let model = RunDir::load_module(&run.model_file(), lm.init_quant(&spec, &device())?)?;
+    Ok((lm, spec, vocab, model))
+}
+
+/// Perplexity of a tensor model on a split (streams of `eval_batch`, windows of `bptt`).
+pub fn split_perplexity<M: crate::model::LmForward>(
+    model: &M,
+    corpus: &EncodedCorpus,
+    split: Split,
+    eval_batch: usize,
+    bptt: usize,
+) -> Result<Perplexity> {
+    let streams = Streams::new(corpus.split(split), eval_batch)?;
+    evaluate(model, &streams, bptt, &device())
+}
+
+/// Perplexity of a packed model on a split.
+pub fn packed_perplexity(
+    model: &mut PackedLanguageModel,
+    corpus: &EncodedCorpus,
+    split: Split,
+    eval_batch: usize,
+) -> Result<Perplexity> {
+    let streams = Streams::new(corpus.split(split), eval_batch)?;
+    evaluate_packed(model, &streams)
+}
+
+/// Relative difference `|a − b| / b`.
+pub fn relative_gap(a: f64, b: f64) -> f64 {
+    (a - b).abs() / b.abs()
+}
+
+/// The largest relative gap between packed and fake-quantized perplexity the issue allows.
+pub const PACKED_TOLERANCE: f64 = 0.005;
+
+/// Number of f32 parameters of a module.
+pub fn f32_bytes<M: Module>(model: &M) -> usize {
+    4 * model.num_params()
+}
+
+/// Reads the corpus of `dir` and encodes it with `vocab` (the vocabulary of a run).
+pub fn encode_dir(dir: &Path, vocab: Vocabulary) -> Result<EncodedCorpus> {
+    EncodedCorpus::encode(&crate::data::CorpusText::read_dir(dir)?, vocab)
+}

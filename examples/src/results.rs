@@ -1,0 +1,114 @@
+//! Result rows (`results/ptb.json`): one JSON object per model and setting.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// One result. Fields that do not apply are `null`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResultRow {
+    /// Corpus, e.g. `"ptb"`.
+    pub dataset: String,
+    /// Architecture, e.g. `"lstm-1x300"`.
+    pub model: String,
+    /// `"fp"`, `"direct"` or `"qat"`.
+    pub mode: String,
+    /// Quantization method (`null` for full precision).
+    pub method: Option<String>,
+    /// Weight bits (0 = not quantized).
+    pub w_bits: usize,
+    /// Activation bits (0 = not quantized).
+    pub a_bits: usize,
+    /// Validation perplexity.
+    pub valid_ppl: Option<f64>,
+    /// Test perplexity (fake-quantized for quantized models).
+    pub test_ppl: Option<f64>,
+    /// Test perplexity of the packed model run by the CPU kernels.
+    pub packed_test_ppl: Option<f64>,
+    /// `Σ‖W − Ŵ‖² / Σ‖W‖²` over the quantized matrices (direct quantization).
+    pub rel_mse: Option<f64>,
+    /// Epochs trained.
+    pub epochs: Option<usize>,
+}
+
+impl ResultRow {
+    fn key(&self) -> (&str, &str, &str, Option<&str>, usize, usize) {
+        (
+            &self.dataset,
+            &self.model,
+            &self.mode,
+            self.method.as_deref(),
+            self.w_bits,
+            self.a_bits,
+        )
+    }
+}
+
+/// Reads the rows of `path` (none when the file does not exist).
+pub fn read_rows(path: &Path) -> Result<Vec<ResultRow>> {
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    serde_json::from_str(&text).map_err(|source| Error::Json {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Adds `rows` to the file at `path`: a row with the same dataset, model, mode, method and
+/// bits replaces the old one, others are appended.
+pub fn merge_rows(path: &Path, rows: &[ResultRow]) -> Result<()> {
+    let mut all = read_rows(path)?;
+    for row in rows {
+        match all.iter_mut().find(|old| old.key() == row.key()) {
+            Some(old) => *old = row.clone(),
+            None => all.push(row.clone()),
+        }
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    let json = serde_json::to_string_pretty(&all).map_err(|source| Error::Json {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    std::fs::write(path, json + "\n").map_err(|e| Error::io(path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(mode: &str, test_ppl: f64) -> ResultRow {
+        ResultRow {
+            dataset: "ptb".into(),
+            model: "lstm-1x300".into(),
+            mode: mode.into(),
+            method: None,
+            w_bits: 0,
+            a_bits: 0,
+            valid_ppl: None,
+            test_ppl: Some(test_ppl),
+            packed_test_ppl: None,
+            rel_mse: None,
+            epochs: Some(1),
+        }
+    }
+
+    #[test]
+    fn merge_replaces_same_key_and_appends_others() {
+        let path = std::env::temp_dir().join(format!("amq-results-{}.json", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        merge_rows(&path, &[row("fp", 100.0)]).unwrap();
+        merge_rows(&path, &[row("fp", 90.0), row("direct", 120.0)]).unwrap();
+        let rows = read_rows(&path).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].test_ppl, Some(90.0));
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("\"packed_test_ppl\": null"), "{text}");
+        std::fs::remove_file(&path).unwrap();
+    }
+}

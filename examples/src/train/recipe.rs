@@ -1,0 +1,93 @@
+//! The training recipe (the paper's, with switches to cut runs short).
+
+use burn::config::Config;
+
+use crate::error as ex;
+
+/// Hyper-parameters of `train` and `finetune`. Defaults are the paper's recipe: SGD with
+/// learning rate 20, divided by 1.2 whenever the validation perplexity is worse than the best
+/// so far, stop below 1e-3; gradients clipped to a global norm of 0.25; BPTT 30; batch 20.
+#[derive(Config, Debug, PartialEq)]
+pub struct TrainConfig {
+    /// Initial learning rate.
+    #[config(default = 20.0)]
+    pub lr: f64,
+    /// Divisor applied to the learning rate when validation gets worse.
+    #[config(default = 1.2)]
+    pub lr_decay: f64,
+    /// Training stops when the learning rate falls below this.
+    #[config(default = 1e-3)]
+    pub min_lr: f64,
+    /// Global gradient-norm clip; 0 disables clipping.
+    #[config(default = 0.25)]
+    pub grad_clip: f32,
+    /// Truncated back-propagation length (time steps per window).
+    #[config(default = 30)]
+    pub bptt: usize,
+    /// Parallel training streams (the batch size).
+    #[config(default = 20)]
+    pub batch: usize,
+    /// Parallel streams for validation and test perplexity.
+    #[config(default = 10)]
+    pub eval_batch: usize,
+    /// Maximum number of epochs (the paper: at most 80).
+    #[config(default = 40)]
+    pub epochs: usize,
+    /// Cap on training steps (windows) per epoch; `None` runs whole epochs.
+    #[config(default = "None")]
+    pub max_steps: Option<usize>,
+    /// Fraction of each epoch's training windows used (the first ones), in `(0, 1]`.
+    #[config(default = 1.0)]
+    pub train_fraction: f64,
+    /// A progress line every this many steps (0: only epoch lines).
+    #[config(default = 100)]
+    pub log_every: usize,
+    /// Seed of the device RNG (initialisation and dropout).
+    #[config(default = 1)]
+    pub seed: u64,
+}
+
+impl TrainConfig {
+    /// Rejects values the run cannot use.
+    pub fn validate(&self) -> ex::Result<()> {
+        let bad = |what: String| Err(ex::Error::InvalidArgument(what));
+        if !(self.lr > 0.0 && self.lr.is_finite()) {
+            return bad(format!("learning rate must be positive, got {}", self.lr));
+        }
+        if self.lr_decay.is_nan() || self.lr_decay < 1.0 {
+            return bad(format!(
+                "lr decay must be at least 1, got {}",
+                self.lr_decay
+            ));
+        }
+        if self.grad_clip.is_nan() || self.grad_clip < 0.0 {
+            return bad(format!(
+                "gradient clip must be >= 0, got {}",
+                self.grad_clip
+            ));
+        }
+        if self.bptt == 0 || self.batch == 0 || self.eval_batch == 0 {
+            return bad("bptt, batch and eval batch must be at least 1".into());
+        }
+        if self.epochs == 0 {
+            return bad("at least one epoch is needed".into());
+        }
+        if self.max_steps == Some(0) {
+            return bad("--max-steps must be at least 1".into());
+        }
+        if !(self.train_fraction > 0.0 && self.train_fraction <= 1.0) {
+            return bad(format!(
+                "train fraction must be in (0, 1], got {}",
+                self.train_fraction
+            ));
+        }
+        Ok(())
+    }
+
+    /// Training windows per epoch out of `available`.
+    pub fn windows_per_epoch(&self, available: usize) -> usize {
+        let by_fraction = ((available as f64) * self.train_fraction).ceil() as usize;
+        let windows = by_fraction.clamp(1, available.max(1));
+        self.max_steps.map_or(windows, |m| windows.min(m))
+    }
+}

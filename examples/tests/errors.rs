@@ -1,0 +1,131 @@
+//! Clear, typed errors for the ways a user can get the inputs wrong.
+
+mod common;
+
+use burn_amq_examples::Error;
+use burn_amq_examples::commands::common::{DataArgs, trainable_method};
+use burn_amq_examples::data::{Vocabulary, load_corpus};
+use burn_amq_examples::pipeline::{load_fp, load_quant, train_fp};
+use burn_amq_examples::train::RunDir;
+use common::*;
+
+#[test]
+fn missing_data_directory() {
+    let absent = scratch("no-data").join("ptb");
+    let err = DataArgs {
+        data: Some(absent.clone()),
+    }
+    .resolve()
+    .unwrap_err();
+    assert!(
+        matches!(&err, Error::MissingDataDir { path } if *path == absent),
+        "{err}"
+    );
+    assert!(err.to_string().contains("--data"), "{err}");
+    assert!(matches!(
+        load_corpus(&absent, None),
+        Err(Error::MissingDataDir { .. })
+    ));
+}
+
+#[test]
+fn data_directory_without_a_split() {
+    let dir = scratch("partial-data");
+    std::fs::write(dir.join("ptb.train.txt"), " a b \n").unwrap();
+    std::fs::write(dir.join("ptb.valid.txt"), " a \n").unwrap();
+    let err = load_corpus(&dir, None).unwrap_err();
+    assert!(
+        matches!(err, Error::MissingSplit { split: "test", .. }),
+        "{err}"
+    );
+}
+
+#[test]
+fn corrupt_checkpoint_when_resuming() {
+    let (run, _) = trained_fp_run();
+    let run = copy_run(run, "corrupt-resume");
+    let epoch = run.latest_checkpoint().unwrap();
+    let path = run.checkpoint_dir().join(format!("model-{epoch}.bpk"));
+    std::fs::write(&path, b"definitely not a burnpack file").unwrap();
+    let corpus = tiny_corpus();
+    let err = train_fp(
+        &corpus,
+        &tiny_lm(corpus.vocab.len()),
+        &tiny_recipe(epoch + 1),
+        &run,
+        quiet(true),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, Error::Checkpoint { path: p, .. } if *p == path),
+        "{err}"
+    );
+}
+
+#[test]
+fn corrupt_or_truncated_model_file() {
+    let (run, _) = trained_fp_run();
+    let run = copy_run(run, "corrupt-model");
+    let bytes = std::fs::read(run.model_file()).unwrap();
+    std::fs::write(run.model_file(), &bytes[..bytes.len() / 2]).unwrap();
+    let err = load_fp(&run).unwrap_err();
+    assert!(matches!(err, Error::Checkpoint { .. }), "{err}");
+    std::fs::remove_file(run.model_file()).unwrap();
+    assert!(matches!(load_fp(&run), Err(Error::Checkpoint { .. })));
+}
+
+#[test]
+fn vocabulary_that_does_not_fit_the_model() {
+    let (run, _) = trained_fp_run();
+    let run = copy_run(run, "vocab-mismatch");
+    let vocab = Vocabulary::load(&run.file("vocab.txt")).unwrap();
+    let mut words = vocab.words().to_vec();
+    words.push("an-extra-word".into());
+    Vocabulary::from_words(words, &run.file("vocab.txt"))
+        .unwrap()
+        .save(&run.file("vocab.txt"))
+        .unwrap();
+    let err = load_fp(&run).unwrap_err();
+    assert!(
+        matches!(err, Error::VocabularyMismatch { expected, found, .. } if found == expected + 1),
+        "{err}"
+    );
+}
+
+#[test]
+fn resuming_with_another_vocabulary() {
+    let (run, _) = trained_fp_run();
+    let run = copy_run(run, "vocab-resume");
+    let corpus = burn_amq_examples::data::EncodedCorpus::build(&tiny_text(), Some(300)).unwrap();
+    let err = train_fp(
+        &corpus,
+        &tiny_lm(corpus.vocab.len()),
+        &tiny_recipe(5),
+        &run,
+        quiet(true),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Checkpoint { .. } | Error::VocabularyMismatch { .. }
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn not_a_finetuned_run_and_untrainable_methods() {
+    let (run, _) = trained_fp_run();
+    assert!(matches!(load_quant(run), Err(Error::Checkpoint { .. })));
+    assert!(matches!(
+        load_fp(&RunDir::new(scratch("empty-run").join("nothing"))),
+        Err(Error::Checkpoint { .. })
+    ));
+    assert!(matches!(
+        trainable_method("uniform"),
+        Err(Error::InvalidArgument(_))
+    ));
+    assert!(matches!(trainable_method("bogus"), Err(Error::Kernel(_))));
+    assert!(trainable_method("alternating:3").is_ok());
+}
