@@ -756,7 +756,7 @@ mod tests {
         let mut json = JsonRows::default();
         let md = run(&opts, &mut json).unwrap();
         assert!(md.contains("Checks (2 cases)"), "{md}");
-        assert_eq!(json.0.len(), 2 * 2 * 2);
+        assert_eq!(json.0.len(), opts.layers.len() * opts.bits.len() * 2);
         for row in &json.0 {
             assert_eq!(row["suite"], "layers");
             for key in [
