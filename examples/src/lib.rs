@@ -10,6 +10,7 @@ pub mod error;
 pub mod eval;
 pub mod generate;
 pub mod model;
+pub mod packed_dir;
 pub mod pipeline;
 pub mod quickstart;
 pub mod results;

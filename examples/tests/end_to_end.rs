@@ -5,6 +5,7 @@ mod common;
 use burn_amq_examples::data::Split;
 use burn_amq_examples::generate::generate;
 use burn_amq_examples::model::{PackedLanguageModel, QuantSpec};
+use burn_amq_examples::packed_dir::PackedDir;
 use burn_amq_examples::pipeline::{
     PACKED_TOLERANCE, finetune, load_fp, load_quant, packed_perplexity, relative_gap,
     split_perplexity, train_fp,
@@ -89,6 +90,21 @@ fn finetuned_packed_model_matches_fake_quantization() {
     assert_eq!(ids.len(), 15);
     assert_eq!(words.len(), 15);
     assert!(ids.iter().all(|&i| i != vocab.unk_id()));
+
+    // The packed file (as `ptb finetune` writes it) loads into the same model: same
+    // perplexity to the last bit, same size, and the same sampled text.
+    let dir = PackedDir::new(scratch("qat-packed"));
+    dir.save(&packed, &vocab).unwrap();
+    let (mut loaded, loaded_vocab) = dir.load().unwrap();
+    assert_eq!(loaded_vocab, vocab);
+    assert_eq!(loaded.size_report(), packed.size_report());
+    let loaded_ppl = packed_perplexity(&mut loaded, &corpus, Split::Test, 4)
+        .unwrap()
+        .value();
+    assert_eq!(loaded_ppl.to_bits(), packed_ppl.to_bits());
+    let mut rng = StdRng::seed_from_u64(3);
+    let again = generate(&mut loaded, &vocab, &[], 15, 1.0, &mut rng, |_| {}).unwrap();
+    assert_eq!(again, ids);
 }
 
 #[test]

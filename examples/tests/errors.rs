@@ -129,3 +129,64 @@ fn not_a_finetuned_run_and_untrainable_methods() {
     assert!(matches!(trainable_method("bogus"), Err(Error::Kernel(_))));
     assert!(trainable_method("alternating:3").is_ok());
 }
+
+#[test]
+fn packed_model_directory_errors() {
+    use burn_amq_examples::model::{PackedLanguageModel, QuantSpec};
+    use burn_amq_examples::packed_dir::PackedDir;
+    use burn_amq_examples::pipeline::finetune;
+
+    // No model file.
+    let empty = PackedDir::new(scratch("packed-empty"));
+    assert!(matches!(empty.load(), Err(Error::Checkpoint { .. })));
+
+    let (fp_run, _) = trained_fp_run();
+    let corpus = tiny_corpus();
+    let run = RunDir::new(scratch("packed-errors-qat"));
+    let outcome = finetune(
+        fp_run,
+        &corpus,
+        &QuantSpec::new(),
+        &tiny_recipe(1),
+        &run,
+        quiet(false),
+    )
+    .unwrap();
+    let packed = PackedLanguageModel::from_quantized(&outcome.model).unwrap();
+    let dir = PackedDir::new(scratch("packed-errors"));
+    dir.save(&packed, &corpus.vocab).unwrap();
+    assert!(dir.load().is_ok());
+
+    // A vocabulary of another size.
+    let words = corpus.vocab.words();
+    let shorter =
+        Vocabulary::from_words(words[..words.len() - 1].to_vec(), &dir.vocab_file()).unwrap();
+    shorter.save(&dir.vocab_file()).unwrap();
+    let err = dir.load().unwrap_err();
+    assert!(matches!(err, Error::VocabularyMismatch { .. }), "{err}");
+    corpus.vocab.save(&dir.vocab_file()).unwrap();
+
+    // A flipped byte in the middle and a truncated file: typed file errors, no panic.
+    let bytes = std::fs::read(dir.model_file()).unwrap();
+    let mut corrupted = bytes.clone();
+    let mid = corrupted.len() / 2;
+    corrupted[mid] ^= 0x40;
+    std::fs::write(dir.model_file(), &corrupted).unwrap();
+    let err = dir.load().unwrap_err();
+    assert!(matches!(err, Error::Amq(_)), "{err}");
+    std::fs::write(dir.model_file(), &bytes[..bytes.len() - 9]).unwrap();
+    let err = dir.load().unwrap_err();
+    assert!(matches!(err, Error::Amq(_)), "{err}");
+
+    // A packed file of something else (one layer, no language-model tag).
+    let mut other = burn_amq::packed::PackedModel::new();
+    let linear = burn_amq::nn::QuantLinearConfig::new(4, 3)
+        .init(&burn::prelude::Device::flex())
+        .unwrap()
+        .pack()
+        .unwrap();
+    other.insert("decoder", linear).unwrap();
+    other.save(dir.model_file()).unwrap();
+    let err = dir.load().unwrap_err();
+    assert!(matches!(err, Error::Amq(_)), "{err}");
+}

@@ -9,6 +9,7 @@ use super::common::{DataArgs, ppl_cell, print_table};
 use crate::data::Split;
 use crate::error::Result;
 use crate::model::PackedLanguageModel;
+use crate::packed_dir::PackedDir;
 use crate::pipeline::{
     encode_dir, load_fp, load_quant, packed_perplexity, relative_gap, split_perplexity,
 };
@@ -18,8 +19,18 @@ use crate::train::{RunDir, format_seconds};
 #[derive(Debug, Clone, Args)]
 pub struct EvalArgs {
     /// Run directory (`ptb train` or `ptb finetune` output).
+    #[arg(
+        long,
+        value_name = "DIR",
+        required_unless_present = "packed",
+        conflicts_with = "packed"
+    )]
+    pub run: Option<PathBuf>,
+    /// Directory with a packed model file (`packed.amq`) and its `vocab.txt`: evaluates the
+    /// packed model alone, without Burn checkpoints (e.g. the shipped
+    /// examples/models/ptb-lstm-w2a2).
     #[arg(long, value_name = "DIR")]
-    pub run: PathBuf,
+    pub packed: Option<PathBuf>,
     /// Batch (parallel streams) of the evaluation.
     #[arg(long, default_value_t = 10)]
     pub eval_batch: usize,
@@ -33,14 +44,40 @@ pub struct EvalArgs {
 
 /// Runs `ptb eval`.
 pub fn run(args: &EvalArgs) -> Result<()> {
-    let run_dir = RunDir::new(&args.run);
-    run_dir.require_exists()?;
     let mut table = Vec::new();
     let timed = |f: &mut dyn FnMut() -> Result<f64>| -> Result<(f64, String)> {
         let t = Instant::now();
         let v = f()?;
         Ok((v, format_seconds(t.elapsed().as_secs_f64())))
     };
+    let run_dir = match (&args.run, &args.packed) {
+        (Some(run), _) => RunDir::new(run),
+        (None, Some(dir)) => {
+            let dir = PackedDir::new(dir);
+            let (mut packed, vocab) = dir.load()?;
+            let corpus = encode_dir(&args.data.resolve()?, vocab)?;
+            for split in [Split::Valid, Split::Test] {
+                let (p, tp) = timed(&mut || {
+                    Ok(packed_perplexity(&mut packed, &corpus, split, args.eval_batch)?.value())
+                })?;
+                table.push(vec![
+                    format!("packed {}", dir.model_file().display()),
+                    split.name().into(),
+                    ppl_cell(p),
+                    tp,
+                ]);
+            }
+            print_table(&["model", "split", "perplexity", "time"], &table);
+            println!("{}", packed.size_report());
+            return Ok(());
+        }
+        (None, None) => {
+            return Err(crate::Error::InvalidArgument(
+                "give --run DIR or --packed DIR".into(),
+            ));
+        }
+    };
+    run_dir.require_exists()?;
     if run_dir.quant_spec()?.is_some() {
         let (lm, spec, vocab, model) = load_quant(&run_dir)?;
         let corpus = encode_dir(&args.data.resolve()?, vocab)?;

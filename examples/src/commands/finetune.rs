@@ -10,6 +10,7 @@ use super::common::{
 use crate::data::Split;
 use crate::error::{Error, Result};
 use crate::model::{PackedLanguageModel, QuantSpec, method_name};
+use crate::packed_dir::PackedDir;
 use crate::pipeline::{
     PACKED_TOLERANCE, encode_dir, finetune, load_fp, packed_perplexity, relative_gap,
     split_perplexity,
@@ -89,6 +90,13 @@ pub fn run(args: &FinetuneArgs) -> Result<()> {
     let test = split_perplexity(model, &corpus, Split::Test, cfg.eval_batch, cfg.bptt)?;
     let mut packed = PackedLanguageModel::from_quantized(model)?;
     let packed_test = packed_perplexity(&mut packed, &corpus, Split::Test, cfg.eval_batch)?;
+    let packed_dir = PackedDir::new(run_dir.path());
+    packed_dir.save(&packed, &corpus.vocab)?;
+    println!(
+        "packed model: {} ({})",
+        packed_dir.model_file().display(),
+        packed.size_report()
+    );
     let gap = relative_gap(packed_test.value(), test.value());
     print_table(
         &[

@@ -1,7 +1,11 @@
 //! The packed language model: CPU inference on bit planes, one time step at a time.
 
-use burn_amq::packed::{PackedEmbedding, PackedGru, PackedLinear, PackedLstm, PackedLstmState};
-use burn_amq_kernels::words_for;
+use std::path::Path;
+
+use burn_amq::packed::{
+    LayerKind, PackedEmbedding, PackedGru, PackedLinear, PackedLstm, PackedLstmState, PackedModel,
+    SizeReport,
+};
 
 use super::quant::{QuantLanguageModel, QuantRnn};
 use crate::error::Result;
@@ -51,61 +55,129 @@ pub struct PackedLanguageModel {
     embedding: PackedEmbedding,
     rnn: PackedRnn,
     decoder: PackedLinear,
-    storage_bytes: usize,
     /// `[batch][d_embedding]` embedded inputs of the current step.
     x: Vec<f32>,
+    /// `[batch]` token ids of the current step.
+    ids: Vec<usize>,
 }
 
-/// Bytes of a `[rows, n]` matrix with `bits` planes: the planes (64-bit words per row and
-/// plane) plus one f32 coefficient per row and plane.
-pub fn packed_matrix_bytes(rows: usize, n: usize, bits: usize) -> usize {
-    rows * bits * (words_for(n) * 8 + 4)
-}
+/// Names of the layers in a packed language-model file.
+const EMBEDDING: &str = "embedding";
+const RNN: &str = "rnn";
+const DECODER: &str = "decoder";
+/// Metadata key naming what the file holds, and its value.
+const KIND_KEY: &str = "model";
+const KIND: &str = "burn_amq_examples::PackedLanguageModel";
 
 impl PackedLanguageModel {
-    /// Packs every layer of `model` (the seam for a packed model file: whatever stores the
-    /// packed layers on disk rebuilds this same struct).
+    /// Packs every layer of `model` with the default [`burn_amq::packed::PackOptions`].
     ///
     /// Errors: [`burn_amq::Error::NotQuantized`] (as [`crate::Error::Amq`]) if a layer has
     /// full-precision weights; kernel errors for non-finite weights.
     pub fn from_quantized(model: &QuantLanguageModel) -> Result<Self> {
-        let embedding = model.embedding.pack()?;
-        let bits = |q: Option<burn_amq::Quantizer>| q.map_or(32, |q| q.bits());
-        let [vocab, d_emb] = model.embedding.weight.dims();
-        let mut storage =
-            packed_matrix_bytes(vocab, d_emb, bits(model.embedding.weight_quantizer()));
         let rnn = match &model.rnn {
-            QuantRnn::Lstm(lstm) => {
-                let w = bits(lstm.weight_quantizer());
-                let [rows, d_in] = lstm.input_weight.dims();
-                storage += packed_matrix_bytes(rows, d_in, w)
-                    + packed_matrix_bytes(rows, lstm.d_hidden, w)
-                    + lstm.bias.as_ref().map_or(0, |b| 4 * b.dims()[0]);
-                PackedRnn::Lstm(lstm.pack()?)
-            }
-            QuantRnn::Gru(gru) => {
-                let w = bits(gru.weight_quantizer());
-                let [rows, d_in] = gru.input_weight.dims();
-                storage += packed_matrix_bytes(rows, d_in, w)
-                    + packed_matrix_bytes(rows, gru.d_hidden, w)
-                    + gru.bias.as_ref().map_or(0, |b| 4 * b.dims()[0])
-                    + gru
-                        .recurrent_new_bias
-                        .as_ref()
-                        .map_or(0, |b| 4 * b.dims()[0]);
-                PackedRnn::Gru(gru.pack()?)
-            }
+            QuantRnn::Lstm(lstm) => PackedRnn::Lstm(lstm.pack()?),
+            QuantRnn::Gru(gru) => PackedRnn::Gru(gru.pack()?),
         };
-        let [d_out, d_in] = model.decoder.weight.dims();
-        storage += packed_matrix_bytes(d_out, d_in, bits(model.decoder.weight_quantizer()))
-            + model.decoder.bias.as_ref().map_or(0, |b| 4 * b.dims()[0]);
+        Self::from_layers(model.embedding.pack()?, rnn, model.decoder.pack()?)
+    }
+
+    /// Assembles a model from packed layers, checking that their sizes chain up:
+    /// embedding width = recurrent input, recurrent hidden = decoder input, decoder output =
+    /// vocabulary.
+    pub fn from_layers(
+        embedding: PackedEmbedding,
+        rnn: PackedRnn,
+        decoder: PackedLinear,
+    ) -> Result<Self> {
+        let (d_in, d_hidden) = match &rnn {
+            PackedRnn::Lstm(l) => (l.d_input(), l.d_hidden()),
+            PackedRnn::Gru(g) => (g.d_input(), g.d_hidden()),
+        };
+        let checks = [
+            ("recurrent input", embedding.d_model(), d_in),
+            ("decoder input", d_hidden, decoder.d_input()),
+            (
+                "decoder output",
+                embedding.n_embedding(),
+                decoder.d_output(),
+            ),
+        ];
+        for (what, expected, actual) in checks {
+            if expected != actual {
+                return Err(burn_amq::Error::LengthMismatch {
+                    what,
+                    expected,
+                    actual,
+                }
+                .into());
+            }
+        }
         Ok(Self {
             embedding,
             rnn,
-            decoder: model.decoder.pack()?,
-            storage_bytes: storage,
+            decoder,
             x: Vec::new(),
+            ids: Vec::new(),
         })
+    }
+
+    /// The model as a [`PackedModel`] (layers `embedding`, `rnn`, `decoder`), the container
+    /// [`save`](Self::save) writes.
+    pub fn to_packed_model(&self) -> Result<PackedModel> {
+        let mut model = PackedModel::new();
+        model.insert(EMBEDDING, self.embedding.clone())?;
+        match &self.rnn {
+            PackedRnn::Lstm(l) => model.insert(RNN, l.clone())?,
+            PackedRnn::Gru(g) => model.insert(RNN, g.clone())?,
+        }
+        model.insert(DECODER, self.decoder.clone())?;
+        model.insert_meta(KIND_KEY, KIND);
+        Ok(model)
+    }
+
+    /// The model stored in a [`PackedModel`] written by [`to_packed_model`](Self::to_packed_model).
+    ///
+    /// Errors (as [`crate::Error::Amq`]): a container of
+    /// another kind, missing layers, layers of the wrong type or sizes that do not chain up.
+    pub fn from_packed_model(mut model: PackedModel) -> Result<Self> {
+        if model.meta(KIND_KEY) != Some(KIND) {
+            return Err(burn_amq::Error::UnsupportedModule {
+                module: "PackedLanguageModel",
+                reason: format!(
+                    "the packed model is not a language model (no {KIND_KEY} = {KIND})"
+                ),
+            }
+            .into());
+        }
+        let embedding = model.take::<PackedEmbedding>(EMBEDDING)?;
+        let rnn = match model.layer(RNN)?.kind() {
+            LayerKind::Gru => PackedRnn::Gru(model.take::<PackedGru>(RNN)?),
+            _ => PackedRnn::Lstm(model.take::<PackedLstm>(RNN)?),
+        };
+        let decoder = model.take::<PackedLinear>(DECODER)?;
+        Self::from_layers(embedding, rnn, decoder)
+    }
+
+    /// Writes the model to a packed file (versioned and checksummed; see
+    /// [`burn_amq::packed::file`]).
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        Ok(self.to_packed_model()?.save(path)?)
+    }
+
+    /// Reads a model written by [`save`](Self::save). Truncated, corrupted or foreign files
+    /// give typed errors.
+    pub fn load(path: impl AsRef<Path>) -> Result<Self> {
+        Self::from_packed_model(PackedModel::load(path)?)
+    }
+
+    /// Stored size of every layer and the total, against the same parameters in f32.
+    pub fn size_report(&self) -> SizeReport {
+        let rnn = match &self.rnn {
+            PackedRnn::Lstm(l) => l.size_report(),
+            PackedRnn::Gru(g) => g.size_report(),
+        };
+        self.embedding.size_report() + rnn + self.decoder.size_report()
     }
 
     /// Vocabulary size.
@@ -123,7 +195,7 @@ impl PackedLanguageModel {
 
     /// Bytes of the packed parameters: bit planes, their coefficients and the f32 biases.
     pub fn storage_bytes(&self) -> usize {
-        self.storage_bytes
+        self.size_report().packed_bytes()
     }
 
     /// The zero state of `batch` streams (what every sequence starts from).
@@ -162,8 +234,9 @@ impl PackedLanguageModel {
             self.x.resize(batch * d, 0.0);
         }
         let x = &mut self.x[..batch * d];
-        let ids: Vec<usize> = tokens.iter().map(|&t| t as usize).collect();
-        self.embedding.lookup(&ids, x)?;
+        self.ids.clear();
+        self.ids.extend(tokens.iter().map(|&t| t as usize));
+        self.embedding.lookup(&self.ids, x)?;
         match (&mut self.rnn, &mut state.inner) {
             (PackedRnn::Lstm(lstm), PackedStateInner::Lstm(s)) => lstm.step(x, s)?,
             (PackedRnn::Gru(gru), PackedStateInner::Gru(h)) => gru.step(x, batch, h)?,
