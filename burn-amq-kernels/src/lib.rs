@@ -18,9 +18,11 @@
 //! - [`popcount`]: k_w-bit × k_a-bit products by xor + popcount.
 //! - [`lut`]: k_w-bit × f32 products by lookup tables.
 //! - [`masked`]: k_w-bit × f32 products by masked sums, exact up to f32 rounding.
+//! - [`activation`]: vectorized sigmoid and tanh for the recurrent gates.
 //! - [`tier`]: which SIMD tier runs (detected once, `AMQ_KERNEL_TIER` forces one).
 //! - [`par`]: the persistent two-thread pool and the [`Par`] switch.
 
+pub mod activation;
 pub mod error;
 pub mod format;
 pub mod lut;

@@ -1,10 +1,11 @@
 //! Packed [`QuantGru`].
 
 use burn_amq_kernels::Par;
+use burn_amq_kernels::activation::{sigmoid_in_place, tanh_in_place};
 
 use super::PackOptions;
 use super::matrix::PackedMatrix;
-use super::{check_batch, check_len, host_values, scratch, sigmoid};
+use super::{check_batch, check_len, host_values, scratch};
 use crate::error::{Error, Result};
 use crate::nn::QuantGru;
 
@@ -174,14 +175,31 @@ impl PackedGru {
                 let zh = scratch(&mut self.zh, batch * rows);
                 u.matmul(hidden, batch, zh)?;
                 for b in 0..batch {
-                    let (zx, zh) = (&zx[b * rows..][..rows], &zh[b * rows..][..rows]);
+                    // Gate order: update, reset, new.
+                    let (z, zh) = (&mut zx[b * rows..][..rows], &zh[b * rows..][..rows]);
                     let hid = &mut hidden[b * h..][..h];
+                    for (v, zh) in z[..2 * h].iter_mut().zip(&zh[..2 * h]) {
+                        *v += zh;
+                    }
+                    sigmoid_in_place(&mut z[..2 * h]);
+                    let (update_reset, new) = z.split_at_mut(2 * h);
+                    let (update, reset) = update_reset.split_at(h);
+                    let zh_new = &zh[2 * h..];
+                    match &self.recurrent_new_bias {
+                        Some(nb) => {
+                            for j in 0..h {
+                                new[j] += reset[j] * (zh_new[j] + nb[j]);
+                            }
+                        }
+                        None => {
+                            for j in 0..h {
+                                new[j] += reset[j] * zh_new[j];
+                            }
+                        }
+                    }
+                    tanh_in_place(new);
                     for j in 0..h {
-                        let update = sigmoid(zx[j] + zh[j]);
-                        let reset = sigmoid(zx[h + j] + zh[h + j]);
-                        let new_bias = self.recurrent_new_bias.as_ref().map_or(0.0, |nb| nb[j]);
-                        let candidate = (zx[2 * h + j] + reset * (zh[2 * h + j] + new_bias)).tanh();
-                        hid[j] = candidate * (1.0 - update) + update * hid[j];
+                        hid[j] = new[j] * (1.0 - update[j]) + update[j] * hid[j];
                     }
                 }
             }
@@ -190,19 +208,29 @@ impl PackedGru {
                 update_reset.matmul(hidden, batch, zh)?;
                 let rh = scratch(&mut self.reset_hidden, batch * h);
                 for b in 0..batch {
+                    let (z, zh) = (&mut zx[b * rows..][..rows], &zh[b * 2 * h..][..2 * h]);
+                    for (v, zh) in z[..2 * h].iter_mut().zip(zh) {
+                        *v += zh;
+                    }
+                    sigmoid_in_place(&mut z[..2 * h]);
+                    let reset = &z[h..2 * h];
                     for j in 0..h {
-                        let reset = sigmoid(zx[b * rows + h + j] + zh[b * 2 * h + h + j]);
-                        rh[b * h + j] = reset * hidden[b * h + j];
+                        rh[b * h + j] = reset[j] * hidden[b * h + j];
                     }
                 }
                 let zn = scratch(&mut self.zn, batch * h);
                 new.matmul(rh, batch, zn)?;
                 for b in 0..batch {
+                    let z = &mut zx[b * rows..][..rows];
+                    let (update_reset, candidate) = z.split_at_mut(2 * h);
+                    for (v, zn) in candidate.iter_mut().zip(&zn[b * h..][..h]) {
+                        *v += zn;
+                    }
+                    tanh_in_place(candidate);
+                    let update = &update_reset[..h];
+                    let hid = &mut hidden[b * h..][..h];
                     for j in 0..h {
-                        let update = sigmoid(zx[b * rows + j] + zh[b * 2 * h + j]);
-                        let candidate = (zx[b * rows + 2 * h + j] + zn[b * h + j]).tanh();
-                        let hid = &mut hidden[b * h + j];
-                        *hid = candidate * (1.0 - update) + update * *hid;
+                        hid[j] = candidate[j] * (1.0 - update[j]) + update[j] * hid[j];
                     }
                 }
             }

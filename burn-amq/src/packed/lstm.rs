@@ -2,10 +2,11 @@
 
 use burn::nn::LstmState;
 use burn_amq_kernels::Par;
+use burn_amq_kernels::activation::{sigmoid_in_place, tanh_in_place};
 
 use super::PackOptions;
 use super::matrix::PackedMatrix;
-use super::{check_batch, check_len, host_values, scratch, sigmoid};
+use super::{check_batch, check_len, host_values, scratch};
 use crate::error::{Error, Result};
 use crate::nn::QuantLstm;
 
@@ -198,24 +199,43 @@ impl PackedLstm {
         self.input.matmul(x_t, batch, zx)?;
         let zh = scratch(&mut self.zh, batch * rows);
         self.recurrent.matmul(&state.hidden, batch, zh)?;
-        let zx = &self.zx[..batch * rows];
+        let zh = &self.zh[..batch * rows];
+        let z = &mut self.zx[..batch * rows];
         for b in 0..batch {
-            let (zx, zh) = (&zx[b * rows..][..rows], &zh[b * rows..][..rows]);
-            let z = |k: usize| {
-                let bias = self.bias.as_ref().map_or(0.0, |bias| bias[k]);
-                zx[k] + bias + zh[k]
-            };
+            // Pre-activations in place of the input product, in the gate order i, f, g, o.
+            let (z, zh) = (&mut z[b * rows..][..rows], &zh[b * rows..][..rows]);
+            match &self.bias {
+                Some(bias) => {
+                    for ((v, bias), zh) in z.iter_mut().zip(bias).zip(zh) {
+                        *v = *v + bias + zh;
+                    }
+                }
+                None => {
+                    for (v, zh) in z.iter_mut().zip(zh) {
+                        *v += zh;
+                    }
+                }
+            }
+            // Nonlinearities over whole gate blocks: the vectorized kernels.
+            sigmoid_in_place(&mut z[..2 * h]);
+            tanh_in_place(&mut z[2 * h..3 * h]);
+            sigmoid_in_place(&mut z[3 * h..]);
+            let (input_forget, candidate_output) = z.split_at_mut(2 * h);
+            let (input_gate, forget_gate) = input_forget.split_at_mut(h);
+            let (candidate, output_gate) = candidate_output.split_at(h);
             let (hid, cell) = (
                 &mut state.hidden[b * h..][..h],
                 &mut state.cell[b * h..][..h],
             );
             for j in 0..h {
-                let input_gate = sigmoid(z(j));
-                let forget_gate = sigmoid(z(h + j));
-                let candidate = z(2 * h + j).tanh();
-                let output_gate = sigmoid(z(3 * h + j));
-                cell[j] = forget_gate * cell[j] + input_gate * candidate;
-                hid[j] = output_gate * cell[j].tanh();
+                cell[j] = forget_gate[j] * cell[j] + input_gate[j] * candidate[j];
+            }
+            // The input gate is used up: its slots take tanh(c_t).
+            let cell_tanh = input_gate;
+            cell_tanh.copy_from_slice(cell);
+            tanh_in_place(cell_tanh);
+            for j in 0..h {
+                hid[j] = output_gate[j] * cell_tanh[j];
             }
         }
         Ok(())

@@ -112,8 +112,3 @@ pub(crate) fn scratch<T: Copy + Default>(v: &mut Vec<T>, len: usize) -> &mut [T]
     }
     &mut v[..len]
 }
-
-/// The logistic function.
-pub(crate) fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + (-x).exp())
-}
