@@ -25,8 +25,45 @@
 //! # Ok::<(), burn_amq::Error>(())
 //! ```
 //!
-//! [`packed`] turns trained layers into CPU inference layers that run on bit planes
-//! (popcount products when activations are quantized, lookup tables when only weights are).
+//! The whole workflow: convert a trained `burn::nn::Lstm`, fine-tune (any training loop; in
+//! Burn's `Learner`, clip the shadow weights in `TrainStep::optimize`), pack for the CPU and
+//! stream one step at a time, save and load:
+//!
+//! ```
+//! use burn::nn::LstmConfig;
+//! use burn::prelude::*;
+//! use burn_amq::nn::{QuantLstm, QuantizationConfig};
+//! use burn_amq::packed::{PackedLstm, PackedLstmState};
+//! use burn_amq::clip_shadow_weights;
+//!
+//! let device = Device::flex();
+//! let trained = LstmConfig::new(8, 16, true).init(&device); // stands in for a trained model
+//! let quant = QuantizationConfig::new()
+//!     .with_weight_bits(Some(2))
+//!     .with_act_bits(Some(2)); // alternating quantization, T = 2 (the default method)
+//! let lstm = QuantLstm::from_lstm(&trained, &quant)?;
+//! // ... fine-tune `lstm`; after each optimizer step:
+//! let lstm = clip_shadow_weights(lstm);
+//!
+//! let mut packed: PackedLstm = lstm.pack()?;
+//! let mut state = PackedLstmState::zeros(1, 16);
+//! for t in 0..3 {
+//!     let x_t = vec![0.1 * t as f32; 8];
+//!     packed.step(&x_t, &mut state)?; // no allocation after the first step
+//! }
+//! println!("{}", packed.size_report());
+//!
+//! let path = std::env::temp_dir().join("burn-amq-doc-lstm.amq");
+//! packed.save(&path)?;
+//! let loaded = PackedLstm::load(&path)?;
+//! assert_eq!(loaded.size_report(), packed.size_report());
+//! # std::fs::remove_file(&path).ok();
+//! # Ok::<(), burn_amq::Error>(())
+//! ```
+//!
+//! [`packed`] turns trained layers into CPU inference layers that run on bit planes:
+//! popcount products when activations are quantized, exact masked sums (or, opt-in, lookup
+//! tables) when only weights are.
 //! Packed layers and whole packed models ([`packed::PackedModel`]) are saved as versioned,
 //! CRC-32 checksummed files: bit planes and f32 biases plus string metadata in the container
 //! of `burn-amq-kernels` (readable without Burn), with every key and tensor validated on load

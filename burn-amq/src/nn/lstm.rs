@@ -123,14 +123,25 @@ impl QuantLstm {
         let device = x.device();
         let weight =
             |w: &Param<Tensor<2>>| maybe_quantize_ste(self.quantizers.weight.as_ref(), w.val());
-        let recurrent_t = weight(&self.recurrent_weight).transpose(); // [h, 4h]
+        // One product per gate rather than one fused product cut into gates at every step:
+        // under autodiff, cutting `z` costs a full-size zero tensor and a copy per gate and
+        // step in the backward pass; cutting the weights costs that once per forward.
+        let gate_rows = |w: &Tensor<2>, k: usize| w.clone().narrow(0, k * h, h);
+        let recurrent = weight(&self.recurrent_weight); // [4h, h]
+        let recurrent_t: [Tensor<2>; GATES] =
+            std::array::from_fn(|k| gate_rows(&recurrent, k).transpose()); // [h, h] each
         // The input products do not depend on the state (batched or per step: `InputProjection`).
-        let projected = InputProjection::new(
-            x,
-            weight(&self.input_weight),
-            self.bias.as_ref().map(Param::val),
-            self.quantizers.input.as_ref(),
-        ); // [batch, 4h] per step
+        let x = maybe_quantize_ste(self.quantizers.input.as_ref(), x);
+        let input = weight(&self.input_weight); // [4h, d_input]
+        let bias = self.bias.as_ref().map(Param::val);
+        let projected: [InputProjection; GATES] = std::array::from_fn(|k| {
+            InputProjection::new(
+                x.clone(),
+                gate_rows(&input, k),
+                bias.clone().map(|b| b.narrow(0, k * h, h)),
+                None,
+            )
+        }); // [batch, h] per gate and step
         let (mut cell, mut hidden) = match state {
             Some(state) => (state.cell, state.hidden),
             None => (
@@ -141,8 +152,8 @@ impl QuantLstm {
         let mut outputs = Vec::with_capacity(seq);
         for t in 0..seq {
             let hidden_q = maybe_quantize_ste(self.quantizers.hidden.as_ref(), hidden.clone());
-            let z = projected.step(t) + hidden_q.matmul(recurrent_t.clone());
-            let gate = |k: usize| z.clone().narrow(1, k * h, h);
+            let gate =
+                |k: usize| projected[k].step(t) + hidden_q.clone().matmul(recurrent_t[k].clone());
             let input_gate = sigmoid(gate(0));
             let forget_gate = sigmoid(gate(1));
             let candidate = gate(2).tanh();
