@@ -31,6 +31,10 @@ pub struct ResultRow {
     pub rel_mse: Option<f64>,
     /// Epochs trained.
     pub epochs: Option<usize>,
+    /// Fraction of each epoch's training windows used (`--train-fraction`; 1 = whole
+    /// epochs). Rows written before this field existed read as `null`.
+    #[serde(default)]
+    pub train_fraction: Option<f64>,
 }
 
 impl ResultRow {
@@ -95,6 +99,7 @@ mod tests {
             packed_test_ppl: None,
             rel_mse: None,
             epochs: Some(1),
+            train_fraction: Some(1.0),
         }
     }
 

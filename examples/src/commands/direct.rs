@@ -97,6 +97,7 @@ pub fn run(args: &DirectArgs) -> Result<()> {
                 packed_test_ppl: None,
                 rel_mse: Some(rel),
                 epochs: None,
+                train_fraction: None,
             });
         }
     }

@@ -132,6 +132,7 @@ pub fn run(args: &FinetuneArgs) -> Result<()> {
         packed_test_ppl: Some(packed_test.value()),
         rel_mse: None,
         epochs: Some(outcome.history.len()),
+        train_fraction: Some(cfg.train_fraction),
     }])?;
     if gap > PACKED_TOLERANCE {
         return Err(Error::PackedMismatch {

@@ -135,5 +135,6 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         packed_test_ppl: None,
         rel_mse: None,
         epochs: Some(outcome.history.len()),
+        train_fraction: Some(cfg.train_fraction),
     }])
 }
