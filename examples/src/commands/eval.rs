@@ -9,7 +9,7 @@ use super::common::{DataArgs, ppl_cell, print_table};
 use crate::data::Split;
 use crate::error::Result;
 use crate::model::PackedLanguageModel;
-use crate::packed_dir::PackedDir;
+use crate::packed_dir::{PackedDir, shipped_ptb_model};
 use crate::pipeline::{
     encode_dir, load_fp, load_quant, packed_perplexity, relative_gap, split_perplexity,
 };
@@ -19,16 +19,11 @@ use crate::train::{RunDir, format_seconds};
 #[derive(Debug, Clone, Args)]
 pub struct EvalArgs {
     /// Run directory (`ptb train` or `ptb finetune` output).
-    #[arg(
-        long,
-        value_name = "DIR",
-        required_unless_present = "packed",
-        conflicts_with = "packed"
-    )]
+    #[arg(long, value_name = "DIR", conflicts_with = "packed")]
     pub run: Option<PathBuf>,
     /// Directory with a packed model file (`packed.amq`) and its `vocab.txt`: evaluates the
-    /// packed model alone, without Burn checkpoints (e.g. the shipped
-    /// examples/models/ptb-lstm-w2a2).
+    /// packed model alone, without Burn checkpoints. Default (without --run): the packed 2/2
+    /// PTB LSTM shipped in examples/models/ptb-lstm-w2a2.
     #[arg(long, value_name = "DIR")]
     pub packed: Option<PathBuf>,
     /// Batch (parallel streams) of the evaluation.
@@ -50,33 +45,26 @@ pub fn run(args: &EvalArgs) -> Result<()> {
         let v = f()?;
         Ok((v, format_seconds(t.elapsed().as_secs_f64())))
     };
-    let run_dir = match (&args.run, &args.packed) {
-        (Some(run), _) => RunDir::new(run),
-        (None, Some(dir)) => {
-            let dir = PackedDir::new(dir);
-            let (mut packed, vocab) = dir.load()?;
-            let corpus = encode_dir(&args.data.resolve()?, vocab)?;
-            for split in [Split::Valid, Split::Test] {
-                let (p, tp) = timed(&mut || {
-                    Ok(packed_perplexity(&mut packed, &corpus, split, args.eval_batch)?.value())
-                })?;
-                table.push(vec![
-                    format!("packed {}", dir.model_file().display()),
-                    split.name().into(),
-                    ppl_cell(p),
-                    tp,
-                ]);
-            }
-            print_table(&["model", "split", "perplexity", "time"], &table);
-            println!("{}", packed.size_report());
-            return Ok(());
+    let Some(run) = &args.run else {
+        let dir = PackedDir::new(args.packed.clone().unwrap_or_else(shipped_ptb_model));
+        let (mut packed, vocab) = dir.load()?;
+        let corpus = encode_dir(&args.data.resolve()?, vocab)?;
+        for split in [Split::Valid, Split::Test] {
+            let (p, tp) = timed(&mut || {
+                Ok(packed_perplexity(&mut packed, &corpus, split, args.eval_batch)?.value())
+            })?;
+            table.push(vec![
+                format!("packed {}", dir.model_file().display()),
+                split.name().into(),
+                ppl_cell(p),
+                tp,
+            ]);
         }
-        (None, None) => {
-            return Err(crate::Error::InvalidArgument(
-                "give --run DIR or --packed DIR".into(),
-            ));
-        }
+        print_table(&["model", "split", "perplexity", "time"], &table);
+        println!("{}", packed.size_report());
+        return Ok(());
     };
+    let run_dir = RunDir::new(run);
     run_dir.require_exists()?;
     if run_dir.quant_spec()?.is_some() {
         let (lm, spec, vocab, model) = load_quant(&run_dir)?;
