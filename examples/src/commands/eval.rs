@@ -70,15 +70,13 @@ pub fn run(args: &EvalArgs) -> Result<()> {
         let (lm, spec, vocab, model) = load_quant(&run_dir)?;
         let corpus = encode_dir(&args.data.resolve()?, vocab)?;
         let mut packed = PackedLanguageModel::from_quantized(&model)?;
-        let mut fake = [0.0; 2];
-        for (i, split) in [Split::Valid, Split::Test].into_iter().enumerate() {
+        for split in [Split::Valid, Split::Test] {
             let (f, tf) = timed(&mut || {
                 Ok(split_perplexity(&model, &corpus, split, args.eval_batch, args.bptt)?.value())
             })?;
             let (p, tp) = timed(&mut || {
                 Ok(packed_perplexity(&mut packed, &corpus, split, args.eval_batch)?.value())
             })?;
-            fake[i] = f;
             table.push(vec![
                 format!("{} {} fake-quantized", lm.name(), spec.bits_label()),
                 split.name().into(),
