@@ -11,6 +11,44 @@ use burn_amq_kernels::quant::{Method, quantize_rows};
 use crate::error::{Error, Result};
 use crate::model::{FpLanguageModel, FpRnn};
 
+/// Which weight matrices [`quantize_weights_in`] quantizes (the rest stay f32), so the
+/// damage of each part of the model can be measured on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MatrixGroup {
+    /// The embedding table.
+    Embedding,
+    /// Every gate's input and recurrent matrix.
+    Recurrent,
+    /// The output projection.
+    Decoder,
+}
+
+impl MatrixGroup {
+    /// All groups, in model order.
+    pub const ALL: [MatrixGroup; 3] = [Self::Embedding, Self::Recurrent, Self::Decoder];
+
+    /// The flag name (`embedding`, `recurrent`, `decoder`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Embedding => "embedding",
+            Self::Recurrent => "recurrent",
+            Self::Decoder => "decoder",
+        }
+    }
+
+    /// Parses a flag name.
+    pub fn parse(name: &str) -> Result<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|g| g.name() == name)
+            .ok_or_else(|| {
+                Error::InvalidArgument(format!(
+                    "unknown matrix group `{name}` (expected embedding, recurrent or decoder)"
+                ))
+            })
+    }
+}
+
 /// Squared reconstruction error of the quantized matrices.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct QuantError {
@@ -26,6 +64,14 @@ impl QuantError {
             .iter()
             .fold((0.0, 0.0), |(e, n), (_, me, mn)| (e + me, n + mn));
         if norm > 0.0 { err / norm } else { 0.0 }
+    }
+
+    /// `(matrix name, ‖W − Ŵ‖² / ‖W‖²)` per matrix.
+    pub fn per_matrix(&self) -> impl Iterator<Item = (&str, f64)> {
+        self.matrices.iter().map(|(name, err, norm)| {
+            let rel = if *norm > 0.0 { err / norm } else { 0.0 };
+            (name.as_str(), rel)
+        })
     }
 }
 
@@ -96,64 +142,65 @@ pub fn quantize_weights(
     bits: usize,
     method: Method,
 ) -> Result<(FpLanguageModel, QuantError)> {
+    quantize_weights_in(model, bits, method, &MatrixGroup::ALL)
+}
+
+/// [`quantize_weights`] restricted to the matrices of `groups`; the others keep their
+/// f32 values and are left out of the returned errors.
+pub fn quantize_weights_in(
+    model: &FpLanguageModel,
+    bits: usize,
+    method: Method,
+    groups: &[MatrixGroup],
+) -> Result<(FpLanguageModel, QuantError)> {
     let mut stats = QuantError::default();
     let mut q = model.clone();
-    let table = quantize_matrix(
-        q.embedding.weight.val(),
-        false,
-        bits,
-        method,
-        "embedding",
-        &mut stats,
-    )?;
-    q.embedding.weight = Param::from_tensor(table);
-    match &mut q.rnn {
-        FpRnn::Lstm(lstm) => {
-            quantize_gate(
-                &mut lstm.input_gate,
-                bits,
-                method,
-                "lstm.input_gate",
-                &mut stats,
-            )?;
-            if let Some(forget) = &mut lstm.forget_gate {
-                quantize_gate(forget, bits, method, "lstm.forget_gate", &mut stats)?;
-            }
-            quantize_gate(
-                &mut lstm.cell_gate,
-                bits,
-                method,
-                "lstm.cell_gate",
-                &mut stats,
-            )?;
-            quantize_gate(
-                &mut lstm.output_gate,
-                bits,
-                method,
-                "lstm.output_gate",
-                &mut stats,
-            )?;
-        }
-        FpRnn::Gru(gru) => {
-            quantize_gate(
-                &mut gru.update_gate,
-                bits,
-                method,
-                "gru.update_gate",
-                &mut stats,
-            )?;
-            quantize_gate(
-                &mut gru.reset_gate,
-                bits,
-                method,
-                "gru.reset_gate",
-                &mut stats,
-            )?;
-            quantize_gate(&mut gru.new_gate, bits, method, "gru.new_gate", &mut stats)?;
-        }
+    if groups.contains(&MatrixGroup::Embedding) {
+        let table = quantize_matrix(
+            q.embedding.weight.val(),
+            false,
+            bits,
+            method,
+            "embedding",
+            &mut stats,
+        )?;
+        q.embedding.weight = Param::from_tensor(table);
     }
-    quantize_linear(&mut q.decoder, bits, method, "decoder", &mut stats)?;
+    if groups.contains(&MatrixGroup::Recurrent) {
+        quantize_rnn(&mut q.rnn, bits, method, &mut stats)?;
+    }
+    if groups.contains(&MatrixGroup::Decoder) {
+        quantize_linear(&mut q.decoder, bits, method, "decoder", &mut stats)?;
+    }
     Ok((q, stats))
+}
+
+fn quantize_rnn(
+    rnn: &mut FpRnn,
+    bits: usize,
+    method: Method,
+    stats: &mut QuantError,
+) -> Result<()> {
+    let gates: Vec<(&str, &mut GateController)> = match rnn {
+        FpRnn::Lstm(lstm) => {
+            let mut gates = vec![("lstm.input_gate", &mut lstm.input_gate)];
+            if let Some(forget) = &mut lstm.forget_gate {
+                gates.push(("lstm.forget_gate", forget));
+            }
+            gates.push(("lstm.cell_gate", &mut lstm.cell_gate));
+            gates.push(("lstm.output_gate", &mut lstm.output_gate));
+            gates
+        }
+        FpRnn::Gru(gru) => vec![
+            ("gru.update_gate", &mut gru.update_gate),
+            ("gru.reset_gate", &mut gru.reset_gate),
+            ("gru.new_gate", &mut gru.new_gate),
+        ],
+    };
+    for (name, gate) in gates {
+        quantize_gate(gate, bits, method, name, stats)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -184,5 +231,36 @@ mod tests {
         column.sort_by(f32::total_cmp);
         column.dedup();
         assert!(column.len() <= 4, "{column:?}");
+    }
+
+    #[test]
+    fn groups_quantize_only_their_matrices() {
+        let device = Device::flex();
+        device.seed(4);
+        let model = LmConfig::new(40)
+            .with_d_embedding(8)
+            .with_d_hidden(6)
+            .init_fp(&device)
+            .unwrap();
+        let alt = Method::Alternating { cycles: 2 };
+        let (q, stats) = quantize_weights_in(&model, 2, alt, &[MatrixGroup::Decoder]).unwrap();
+        let names: Vec<&str> = stats.per_matrix().map(|(n, _)| n).collect();
+        assert_eq!(names, ["decoder"]);
+        let same = |a: Tensor<2>, b: Tensor<2>| {
+            let a: Vec<f32> = a.into_data().try_to_vec().unwrap();
+            let b: Vec<f32> = b.into_data().try_to_vec().unwrap();
+            a == b
+        };
+        assert!(same(q.embedding.weight.val(), model.embedding.weight.val()));
+        assert!(!same(q.decoder.weight.val(), model.decoder.weight.val()));
+        let (_, all) = quantize_weights(&model, 2, alt).unwrap();
+        let recurrent = quantize_weights_in(&model, 2, alt, &[MatrixGroup::Recurrent])
+            .unwrap()
+            .1;
+        assert_eq!(recurrent.matrices.len(), 8);
+        // Pooled error of the parts equals the error of the whole, matrix by matrix.
+        assert_eq!(all.matrices[1..9], recurrent.matrices[..]);
+        assert!(MatrixGroup::parse("decoder").is_ok());
+        assert!(MatrixGroup::parse("softmax").is_err());
     }
 }

@@ -6,7 +6,7 @@ use clap::Args;
 
 use super::common::{DataArgs, ResultsArgs, parse_method, ppl_cell, print_table};
 use crate::data::Split;
-use crate::direct::quantize_weights;
+use crate::direct::{MatrixGroup, quantize_weights_in};
 use crate::error::{Error, Result};
 use crate::pipeline::{encode_dir, load_fp, split_perplexity};
 use crate::results::ResultRow;
@@ -28,6 +28,14 @@ pub struct DirectArgs {
     /// Bit widths, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "2,3,4")]
     pub bits: Vec<usize>,
+    /// Quantize only these matrix groups (embedding, recurrent, decoder), comma-separated;
+    /// the rest stay f32. Such partial runs are printed but not merged into the results.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "embedding,recurrent,decoder"
+    )]
+    pub only: Vec<String>,
     /// Batch (parallel streams) of the evaluation.
     #[arg(long, default_value_t = 10)]
     pub eval_batch: usize,
@@ -54,6 +62,12 @@ pub fn run(args: &DirectArgs) -> Result<()> {
             "give at least one method and one bit width".into(),
         ));
     }
+    let groups = args
+        .only
+        .iter()
+        .map(|g| MatrixGroup::parse(g))
+        .collect::<Result<Vec<_>>>()?;
+    let whole_model = MatrixGroup::ALL.iter().all(|g| groups.contains(g));
     let from = RunDir::new(&args.from);
     let (lm, vocab, fp) = load_fp(&from)?;
     let corpus = encode_dir(&args.data.resolve()?, vocab)?;
@@ -68,9 +82,11 @@ pub fn run(args: &DirectArgs) -> Result<()> {
     );
     let mut rows = Vec::new();
     let mut table = Vec::new();
+    let mut matrix_names: Vec<String> = Vec::new();
+    let mut matrix_table = Vec::new();
     for method in methods {
         for &bits in &args.bits {
-            let (model, err) = quantize_weights(&fp, bits, method)?;
+            let (model, err) = quantize_weights_in(&fp, bits, method, &groups)?;
             let valid = eval(&model, Split::Valid)?.value();
             let test = eval(&model, Split::Test)?.value();
             let rel = err.relative();
@@ -78,6 +94,12 @@ pub fn run(args: &DirectArgs) -> Result<()> {
                 "{} {bits}-bit: rel. sq. error {rel:.4}, test ppl {test:.2}",
                 method.name()
             );
+            if matrix_names.is_empty() {
+                matrix_names = err.per_matrix().map(|(n, _)| n.to_owned()).collect();
+            }
+            let mut matrix_row = vec![method.name().to_owned(), bits.to_string()];
+            matrix_row.extend(err.per_matrix().map(|(_, rel)| format!("{rel:.4}")));
+            matrix_table.push(matrix_row);
             table.push(vec![
                 method.name().to_owned(),
                 bits.to_string(),
@@ -105,5 +127,13 @@ pub fn run(args: &DirectArgs) -> Result<()> {
         &["method", "bits", "‖W−Ŵ‖²/‖W‖²", "valid ppl", "test ppl"],
         &table,
     );
+    println!("\nrelative squared error per matrix:");
+    let mut header = vec!["method", "bits"];
+    header.extend(matrix_names.iter().map(String::as_str));
+    print_table(&header, &matrix_table);
+    if !whole_model {
+        println!("only part of the model was quantized: rows not merged into the results");
+        return Ok(());
+    }
     args.results.write(&rows)
 }
