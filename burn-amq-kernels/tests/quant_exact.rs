@@ -6,12 +6,13 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;
 
-const SEARCHES: [Method; 5] = [
+const SEARCHES: [Method; 6] = [
     Method::Greedy,
     Method::Refined,
     Method::Alternating { cycles: 0 },
     Method::Alternating { cycles: 1 },
     Method::Alternating { cycles: 2 },
+    Method::AlternatingRefit { cycles: 2 },
 ];
 
 fn bit(codes: &BitPlanes, plane: usize, j: usize) -> bool {

@@ -6,7 +6,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;
 
-const ALL: [Method; 7] = [
+const ALL: [Method; 8] = [
     Method::Uniform,
     Method::Balanced,
     Method::Greedy,
@@ -14,6 +14,7 @@ const ALL: [Method; 7] = [
     Method::Alternating { cycles: 0 },
     Method::Alternating { cycles: 1 },
     Method::Alternating { cycles: 2 },
+    Method::AlternatingRefit { cycles: 2 },
 ];
 
 fn gaussian(rng: &mut StdRng, n: usize) -> Vec<f32> {

@@ -39,6 +39,7 @@ pub(crate) fn kernel_method(method: QuantMethod) -> Method {
         QuantMethod::Greedy => Method::Greedy,
         QuantMethod::Refined => Method::Refined,
         QuantMethod::Alternating { cycles } => Method::Alternating { cycles },
+        QuantMethod::AlternatingRefit { cycles } => Method::AlternatingRefit { cycles },
     }
 }
 
@@ -158,6 +159,7 @@ mod tests {
                     QuantMethod::Greedy,
                     QuantMethod::Refined,
                     QuantMethod::Alternating { cycles: 2 },
+                    QuantMethod::AlternatingRefit { cycles: 2 },
                 ] {
                     assert!(uses_kernels(&x));
                     let fast = quantize_rows(x.clone(), bits, method).expect("flex path");

@@ -16,8 +16,8 @@ use crate::tier::Tier;
 /// identical α and codes for the same vector.
 ///
 /// Only the methods defined as BCQ searches are accepted: [`Method::Greedy`],
-/// [`Method::Refined`] and [`Method::Alternating`] (the paper quantizes activations with
-/// alternating, `T = 2`).
+/// [`Method::Refined`], [`Method::Alternating`] and [`Method::AlternatingRefit`] (the paper
+/// quantizes activations with alternating, `T = 2`).
 #[derive(Debug, Clone)]
 pub struct ActivationQuantizer {
     n: usize,
@@ -52,15 +52,12 @@ impl ActivationQuantizer {
                 what: "activation vector",
             });
         }
-        match method {
-            Method::Greedy | Method::Refined | Method::Alternating { .. } => {}
-            Method::Uniform | Method::Balanced => {
-                return Err(AmqError::InvalidArgument(format!(
-                    "the activation quantizer supports greedy, refined and alternating, \
-                     not {}",
-                    method.name()
-                )));
-            }
+        if !method.is_search() {
+            return Err(AmqError::InvalidArgument(format!(
+                "the activation quantizer supports greedy, refined, alternating and \
+                 alternating-refit, not {}",
+                method.name()
+            )));
         }
         Ok(Self {
             n,

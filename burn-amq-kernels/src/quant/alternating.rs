@@ -8,18 +8,25 @@
 //! The paper's order is kept: the loop ends on a B update, so the returned α is
 //! least-squares optimal for the *previous* planes (not refitted to the returned ones), and
 //! the returned planes are the exact nearest codes for the returned α. `T = 0` is greedy.
+//!
+//! With `final_refit` ([`Method::AlternatingRefit`](super::Method::AlternatingRefit)) one
+//! more least-squares step fits α to the returned planes. The planes are then no longer
+//! guaranteed to be the nearest codes of that α, but the error can only go down, and the
+//! reconstruction loses the shrink that ending on a B update leaves (`⟨w, ŵ⟩ > ‖ŵ‖²`).
 
 use super::bst::CodeTable;
 use super::greedy::greedy;
 use super::kernel::Kern;
 use super::lsq::Normal;
 
-/// Alternating quantization with `cycles` cycles into `alphas`/`planes`.
+/// Alternating quantization with `cycles` cycles into `alphas`/`planes`, and with a final
+/// least-squares refit of `alphas` when `final_refit`.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn alternating(
     kern: Kern,
     w: &[f32],
     cycles: usize,
+    final_refit: bool,
     alphas: &mut [f32],
     planes: &mut [u64],
     words: usize,
@@ -41,5 +48,11 @@ pub(crate) fn alternating(
         alphas.sort_unstable_by(|a, b| b.total_cmp(a));
         table.build(alphas);
         kern.bst_assign(w, table, planes, words, &mut normal.c[..k]);
+    }
+    if final_refit {
+        // `bst_assign` (or `greedy`) left Bᵀw of the current planes in `normal.c`. Signs
+        // and order of the refitted α are made canonical by the caller.
+        normal.set_gram(kern, n, planes, words, k);
+        normal.refit(n, alphas);
     }
 }

@@ -95,10 +95,7 @@ impl Workspace {
         words: usize,
     ) {
         let k = alphas.len();
-        let searches = matches!(
-            method,
-            Method::Greedy | Method::Refined | Method::Alternating { .. }
-        );
+        let searches = method.is_search();
         // Exits at the first differing entry, so it costs nothing on ordinary input.
         if searches && w.iter().all(|&v| v == w[0]) {
             constant_row(w.len(), w[0], alphas, planes, words);
@@ -111,6 +108,18 @@ impl Workspace {
                 kern,
                 w,
                 cycles,
+                false,
+                alphas,
+                planes,
+                words,
+                &mut self.normal,
+                &mut self.table,
+            ),
+            Method::AlternatingRefit { cycles } => alternating(
+                kern,
+                w,
+                cycles,
+                true,
                 alphas,
                 planes,
                 words,

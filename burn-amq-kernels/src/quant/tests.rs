@@ -23,13 +23,15 @@ fn run(kern: Kern, method: Method, w: &[f32], bits: usize) -> (Vec<f32>, Vec<u64
     (a, p)
 }
 
-const METHODS: [Method; 6] = [
+const METHODS: [Method; 8] = [
     Method::Greedy,
     Method::Refined,
     Method::Alternating { cycles: 0 },
     Method::Alternating { cycles: 1 },
     Method::Alternating { cycles: 2 },
     Method::Alternating { cycles: 5 },
+    Method::AlternatingRefit { cycles: 0 },
+    Method::AlternatingRefit { cycles: 2 },
 ];
 
 #[test]
@@ -143,6 +145,89 @@ fn refit_guard_keeps_iterates_no_worse() {
                 assert!(e <= prev * (1.0 + 1e-6), "bits={bits} t={t}: {e} > {prev}");
                 prev = e;
             }
+        }
+    }
+}
+
+/// Laplace-distributed values of scale `b` (heavier tails than Gaussian, like trained
+/// weights).
+fn laplace(rng: &mut StdRng, n: usize, b: f32) -> Vec<f32> {
+    (0..n)
+        .map(|_| {
+            let u: f32 = rng.random::<f32>() - 0.5;
+            -b * u.signum() * (1.0 - 2.0 * u.abs()).max(f32::MIN_POSITIVE).ln()
+        })
+        .collect()
+}
+
+/// `(‖w − ŵ‖², ⟨w, ŵ⟩ / ‖ŵ‖², max_i |⟨w − ŵ, bᵢ⟩| / (‖w‖ √n))` in f64.
+fn fit_stats(w: &[f32], q: &Quantized) -> (f64, f64, f64) {
+    let codes = q.codes();
+    let d = codes.dequantize();
+    let r: Vec<f64> = w
+        .iter()
+        .zip(&d)
+        .map(|(&x, &y)| f64::from(x) - f64::from(y))
+        .collect();
+    let wd: f64 = w
+        .iter()
+        .zip(&d)
+        .map(|(&x, &y)| f64::from(x) * f64::from(y))
+        .sum();
+    let dd: f64 = d.iter().map(|&y| f64::from(y) * f64::from(y)).sum();
+    let norm = w.iter().map(|&x| f64::from(x).powi(2)).sum::<f64>().sqrt();
+    let n = w.len();
+    let worst = (0..codes.bits())
+        .map(|i| {
+            let plane = codes.plane(0, i);
+            let dot: f64 = (0..n)
+                .map(|j| {
+                    if (plane[j / 64] >> (j % 64)) & 1 == 1 {
+                        r[j]
+                    } else {
+                        -r[j]
+                    }
+                })
+                .sum();
+            dot.abs() / (norm * (n as f64).sqrt())
+        })
+        .fold(0.0, f64::max);
+    (r.iter().map(|x| x * x).sum(), wd / dd, worst)
+}
+
+#[test]
+fn final_refit_is_least_squares_never_worse_and_unshrinks() {
+    let mut rng = StdRng::seed_from_u64(15);
+    for bits in 2..=4 {
+        for n in [63, 200, 333] {
+            let reps = 20;
+            let (mut shrink_paper, mut shrink_refit) = (0.0, 0.0);
+            for _ in 0..reps {
+                let w = laplace(&mut rng, n, 0.1);
+                for t in [0, 1, 2, 5] {
+                    let paper = quantize(&w, bits, Method::Alternating { cycles: t }).unwrap();
+                    let refit = quantize(&w, bits, Method::AlternatingRefit { cycles: t }).unwrap();
+                    let (e_paper, s_paper, _) = fit_stats(&w, &paper);
+                    let (e_refit, s_refit, normal) = fit_stats(&w, &refit);
+                    assert!(
+                        e_refit <= e_paper * (1.0 + 1e-6),
+                        "bits {bits} n {n} T {t}: {e_refit} > {e_paper}"
+                    );
+                    // The residual is orthogonal to every plane: α solves the normal
+                    // equations of the returned planes.
+                    assert!(normal < 1e-5, "bits {bits} n {n} T {t}: {normal}");
+                    if t == 2 {
+                        shrink_paper += s_paper / f64::from(reps);
+                        shrink_refit += s_refit / f64::from(reps);
+                    }
+                }
+            }
+            // Ending on a code update leaves ŵ too small; the refit makes it unbiased.
+            assert!(shrink_paper > 1.01, "bits {bits} n {n}: {shrink_paper}");
+            assert!(
+                (shrink_refit - 1.0).abs() < 1e-4,
+                "bits {bits} n {n}: {shrink_refit}"
+            );
         }
     }
 }

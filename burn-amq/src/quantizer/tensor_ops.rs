@@ -49,7 +49,8 @@ pub(crate) fn quantize_rows(x: Tensor<2>, bits: usize, method: QuantMethod) -> T
     let code = match method {
         QuantMethod::Greedy => greedy(&x, bits),
         QuantMethod::Refined => refined(&x, bits),
-        QuantMethod::Alternating { cycles } => alternating(&x, bits, cycles),
+        QuantMethod::Alternating { cycles } => alternating(&x, bits, cycles, false),
+        QuantMethod::AlternatingRefit { cycles } => alternating(&x, bits, cycles, true),
     };
     let q = code.dequantize();
     if dtype == DType::F32 {
@@ -103,7 +104,9 @@ fn refined(x: &Tensor<2>, bits: usize) -> BinaryCode {
     }
 }
 
-fn alternating(x: &Tensor<2>, bits: usize, cycles: usize) -> BinaryCode {
+/// `cycles` rounds of (α, B) updates after a greedy start; `final_refit` fits α to the
+/// final planes once more.
+fn alternating(x: &Tensor<2>, bits: usize, cycles: usize, final_refit: bool) -> BinaryCode {
     let [rows, _] = x.dims();
     let mut code = greedy(x, bits);
     for _ in 0..cycles {
@@ -119,6 +122,12 @@ fn alternating(x: &Tensor<2>, bits: usize, cycles: usize) -> BinaryCode {
             planes,
             alphas: host_to_tensor(alphas, [rows, bits], &x.device()),
         };
+    }
+    if final_refit {
+        // Only the dequantized values leave this module, so signs and order of α need no
+        // normalisation here.
+        let alphas = least_squares_alphas(x, &code.planes);
+        code.alphas = host_to_tensor(alphas, [rows, bits], &x.device());
     }
     code
 }

@@ -136,7 +136,8 @@ impl ResultsArgs {
     }
 }
 
-/// Parses a method name (`uniform`, `balanced`, `greedy`, `refined`, `alternating[:T]`).
+/// Parses a method name (`uniform`, `balanced`, `greedy`, `refined`, `alternating[:T]`,
+/// `alternating-refit[:T]`).
 pub fn parse_method(name: &str) -> Result<Method> {
     Ok(name.parse::<Method>()?)
 }
@@ -147,8 +148,10 @@ pub fn trainable_method(name: &str) -> Result<QuantMethod> {
         Method::Greedy => Ok(QuantMethod::Greedy),
         Method::Refined => Ok(QuantMethod::Refined),
         Method::Alternating { cycles } => Ok(QuantMethod::Alternating { cycles }),
+        Method::AlternatingRefit { cycles } => Ok(QuantMethod::AlternatingRefit { cycles }),
         other => Err(Error::InvalidArgument(format!(
-            "burn-amq's quantized layers train with greedy, refined or alternating; \
+            "burn-amq's quantized layers train with greedy, refined, alternating or \
+             alternating-refit; \
              {} is available for `ptb direct` only",
             other.name()
         ))),

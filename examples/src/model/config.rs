@@ -132,5 +132,6 @@ pub fn method_name(method: QuantMethod) -> &'static str {
         QuantMethod::Greedy => "greedy",
         QuantMethod::Refined => "refined",
         QuantMethod::Alternating { .. } => "alternating",
+        QuantMethod::AlternatingRefit { .. } => "alternating-refit",
     }
 }

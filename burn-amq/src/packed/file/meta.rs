@@ -218,14 +218,12 @@ impl LayerReader<'_> {
                 let method = text
                     .parse::<Method>()
                     .map_err(|e| invalid(&full, &text, e.to_string()))?;
-                if !matches!(
-                    method,
-                    Method::Greedy | Method::Refined | Method::Alternating { .. }
-                ) {
+                if !method.is_search() {
                     return Err(invalid(
                         &full,
                         &text,
-                        "activations are quantized by greedy, refined or alternating",
+                        "activations are quantized by greedy, refined, alternating or \
+                         alternating-refit",
                     ));
                 }
                 Ok(ProductKind::Popcount { bits, method })
