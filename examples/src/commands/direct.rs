@@ -22,7 +22,7 @@ pub struct DirectArgs {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "uniform,balanced,greedy,refined,alternating"
+        default_value = "uniform,balanced,greedy,refined,alternating,alternating-refit"
     )]
     pub methods: Vec<String>,
     /// Bit widths, comma-separated.
