@@ -153,7 +153,7 @@ where
         .first()
         .cloned()
         .unwrap_or_else(Device::flex);
-    device.seed(cfg.seed);
+    device.seed(cfg.seed_after(start_epoch.unwrap_or(0)));
     let loader_train = DataLoaderBuilder::new(BpttBatcher::new(Split::Train))
         .batch_size(1)
         .set_device(device.clone())

@@ -48,6 +48,16 @@ pub struct TrainConfig {
 }
 
 impl TrainConfig {
+    /// The device RNG seed for a run that starts after `epochs_done` finished epochs:
+    /// `seed` for a fresh run, a different value for every resume point. Reseeding a
+    /// resumed run with `seed` itself would replay the dropout masks of epochs it has
+    /// already trained on the same windows.
+    pub fn seed_after(&self, epochs_done: usize) -> u64 {
+        // An odd multiplier: distinct epochs give distinct seeds.
+        self.seed
+            .wrapping_add((epochs_done as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+    }
+
     /// Rejects values the run cannot use.
     pub fn validate(&self) -> ex::Result<()> {
         let bad = |what: String| Err(ex::Error::InvalidArgument(what));
@@ -89,5 +99,22 @@ impl TrainConfig {
         let by_fraction = ((available as f64) * self.train_fraction).ceil() as usize;
         let windows = by_fraction.clamp(1, available.max(1));
         self.max_steps.map_or(windows, |m| windows.min(m))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resumed_runs_get_fresh_seeds() {
+        let cfg = TrainConfig::new().with_seed(7);
+        assert_eq!(cfg.seed_after(0), 7);
+        let seeds: std::collections::HashSet<u64> = (0..100).map(|e| cfg.seed_after(e)).collect();
+        assert_eq!(seeds.len(), 100);
+        assert_ne!(
+            TrainConfig::new().with_seed(8).seed_after(3),
+            cfg.seed_after(3)
+        );
     }
 }
