@@ -63,16 +63,20 @@ impl QuantError {
             .matrices
             .iter()
             .fold((0.0, 0.0), |(e, n), (_, me, mn)| (e + me, n + mn));
-        if norm > 0.0 { err / norm } else { 0.0 }
+        ratio(err, norm)
     }
 
     /// `(matrix name, ‖W − Ŵ‖² / ‖W‖²)` per matrix.
     pub fn per_matrix(&self) -> impl Iterator<Item = (&str, f64)> {
-        self.matrices.iter().map(|(name, err, norm)| {
-            let rel = if *norm > 0.0 { err / norm } else { 0.0 };
-            (name.as_str(), rel)
-        })
+        self.matrices
+            .iter()
+            .map(|(name, err, norm)| (name.as_str(), ratio(*err, *norm)))
     }
+}
+
+/// `err / norm`, 0 for an all-zero matrix.
+fn ratio(err: f64, norm: f64) -> f64 {
+    if norm > 0.0 { err / norm } else { 0.0 }
 }
 
 /// Row-wise quantization of a `[rows, n]` tensor; `transposed` quantizes its columns
@@ -208,15 +212,20 @@ mod tests {
     use super::*;
     use crate::model::LmConfig;
 
+    /// A small random full-precision model on Flex.
+    fn tiny_model(seed: u64, vocab: usize, d_embedding: usize, d_hidden: usize) -> FpLanguageModel {
+        let device = Device::flex();
+        device.seed(seed);
+        LmConfig::new(vocab)
+            .with_d_embedding(d_embedding)
+            .with_d_hidden(d_hidden)
+            .init_fp(&device)
+            .unwrap()
+    }
+
     #[test]
     fn errors_shrink_with_bits_and_alternating_beats_greedy() {
-        let device = Device::flex();
-        device.seed(3);
-        let model = LmConfig::new(50)
-            .with_d_embedding(16)
-            .with_d_hidden(12)
-            .init_fp(&device)
-            .unwrap();
+        let model = tiny_model(3, 50, 16, 12);
         let rel = |bits, method| quantize_weights(&model, bits, method).unwrap().1.relative();
         let alt = Method::Alternating { cycles: 2 };
         assert!(rel(2, alt) > rel(3, alt) && rel(3, alt) > rel(4, alt));
@@ -235,13 +244,7 @@ mod tests {
 
     #[test]
     fn groups_quantize_only_their_matrices() {
-        let device = Device::flex();
-        device.seed(4);
-        let model = LmConfig::new(40)
-            .with_d_embedding(8)
-            .with_d_hidden(6)
-            .init_fp(&device)
-            .unwrap();
+        let model = tiny_model(4, 40, 8, 6);
         let alt = Method::Alternating { cycles: 2 };
         let (q, stats) = quantize_weights_in(&model, 2, alt, &[MatrixGroup::Decoder]).unwrap();
         let names: Vec<&str> = stats.per_matrix().map(|(n, _)| n).collect();
