@@ -13,7 +13,7 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, Dispatch, DispatchDevice, Flex, TensorMetadata, backend_extension};
 use burn::prelude::*;
 use burn::tensor::DType;
-use burn_amq_kernels::quant::{Method, quantize_rows as kernel_quantize_rows};
+use burn_amq_kernels::quant::quantize_rows as kernel_quantize_rows;
 use burn_amq_kernels::{AmqError, BitPlanes, Par};
 
 use crate::quantizer::QuantMethod;
@@ -33,16 +33,6 @@ pub trait AmqBackend: Backend {
     ) -> FloatTensor<Self>;
 }
 
-/// The kernels' method for a Burn-side method.
-pub(crate) fn kernel_method(method: QuantMethod) -> Method {
-    match method {
-        QuantMethod::Greedy => Method::Greedy,
-        QuantMethod::Refined => Method::Refined,
-        QuantMethod::Alternating { cycles } => Method::Alternating { cycles },
-        QuantMethod::AlternatingRefit { cycles } => Method::AlternatingRefit { cycles },
-    }
-}
-
 /// Quantizes the rows of a row-major `[rows, n]` buffer with the kernels, NaN rows for
 /// non-finite input.
 pub(crate) fn quantize_buffer(
@@ -52,16 +42,14 @@ pub(crate) fn quantize_buffer(
     bits: usize,
     method: QuantMethod,
 ) -> Vec<f32> {
-    match kernel_quantize_rows(values, rows, n, bits, kernel_method(method), Par::Auto) {
+    match kernel_quantize_rows(values, rows, n, bits, method.into(), Par::Auto) {
         Ok(q) => dequantize(q.codes()),
         Err(AmqError::NonFinite { .. }) | Err(AmqError::InvalidArgument(_)) => {
             // Quantize the finite rows; a row with a non-finite (or absurdly large) entry
             // has no meaningful codes.
             let mut out = vec![f32::NAN; rows * n];
             for (row, dst) in values.chunks_exact(n).zip(out.chunks_exact_mut(n)) {
-                if let Ok(q) =
-                    kernel_quantize_rows(row, 1, n, bits, kernel_method(method), Par::Seq)
-                {
+                if let Ok(q) = kernel_quantize_rows(row, 1, n, bits, method.into(), Par::Seq) {
                     dst.copy_from_slice(&dequantize(q.codes()));
                 }
             }
@@ -136,6 +124,7 @@ mod tests {
     use super::*;
     use crate::quantizer::tensor_ops;
     use burn::tensor::Distribution;
+    use burn_amq_kernels::quant::Method;
 
     fn max_abs_diff(a: &Tensor<2>, b: &Tensor<2>) -> f32 {
         let a = a.to_data().try_to_vec::<f32>().unwrap();

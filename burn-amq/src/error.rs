@@ -51,6 +51,16 @@ pub enum Error {
         /// Rows in the table.
         rows: usize,
     },
+    /// A kernel quantization method the quantized layers cannot train with (uniform and
+    /// balanced have no code search; they serve direct quantization only).
+    #[error(
+        "the quantized layers train with greedy, refined, alternating or alternating-refit; \
+         {method} is for direct quantization only"
+    )]
+    UntrainableMethod {
+        /// The rejected method's name.
+        method: &'static str,
+    },
     /// A `burn-amq-kernels` call failed (non-finite input, unsupported shape, ...).
     #[error("kernel: {0}")]
     Kernel(#[from] burn_amq_kernels::AmqError),

@@ -24,6 +24,7 @@ pub(crate) mod tensor_ops;
 
 use burn::config::Config;
 use burn::prelude::*;
+use burn_amq_kernels::quant::Method;
 
 use crate::error as amq;
 
@@ -58,6 +59,43 @@ pub enum QuantMethod {
 impl Default for QuantMethod {
     fn default() -> Self {
         Self::Alternating { cycles: 2 }
+    }
+}
+
+impl QuantMethod {
+    /// The method's lowercase name without parameters (`"alternating"`, `"greedy"`, ...),
+    /// the same names `burn_amq_kernels::Method` parses.
+    pub fn name(&self) -> &'static str {
+        Method::from(*self).name()
+    }
+}
+
+impl From<QuantMethod> for Method {
+    fn from(method: QuantMethod) -> Self {
+        match method {
+            QuantMethod::Greedy => Method::Greedy,
+            QuantMethod::Refined => Method::Refined,
+            QuantMethod::Alternating { cycles } => Method::Alternating { cycles },
+            QuantMethod::AlternatingRefit { cycles } => Method::AlternatingRefit { cycles },
+        }
+    }
+}
+
+/// The kernels' search-free methods (uniform, balanced) have no trainable counterpart: they
+/// are for direct quantization only.
+impl TryFrom<Method> for QuantMethod {
+    type Error = amq::Error;
+
+    fn try_from(method: Method) -> amq::Result<Self> {
+        match method {
+            Method::Greedy => Ok(QuantMethod::Greedy),
+            Method::Refined => Ok(QuantMethod::Refined),
+            Method::Alternating { cycles } => Ok(QuantMethod::Alternating { cycles }),
+            Method::AlternatingRefit { cycles } => Ok(QuantMethod::AlternatingRefit { cycles }),
+            other => Err(amq::Error::UntrainableMethod {
+                method: other.name(),
+            }),
+        }
     }
 }
 

@@ -124,7 +124,9 @@ fn not_a_finetuned_run_and_untrainable_methods() {
     ));
     assert!(matches!(
         trainable_method("uniform"),
-        Err(Error::InvalidArgument(_))
+        Err(Error::Amq(burn_amq::Error::UntrainableMethod {
+            method: "uniform"
+        }))
     ));
     assert!(matches!(trainable_method("bogus"), Err(Error::Kernel(_))));
     assert!(trainable_method("alternating:3").is_ok());

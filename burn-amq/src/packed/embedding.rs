@@ -1,10 +1,9 @@
 //! Packed [`QuantEmbedding`].
 
-use burn_amq_kernels::quant::quantize_rows;
+use burn_amq_kernels::quant::{Method, quantize_rows};
 use burn_amq_kernels::{BitPlanes, Par};
 
 use super::{check_len, host_values};
-use crate::backend::kernel_method;
 use crate::error::{Error, Result};
 use crate::nn::QuantEmbedding;
 
@@ -31,7 +30,7 @@ impl QuantEmbedding {
             rows,
             d_model,
             quantizer.bits(),
-            kernel_method(quantizer.method()),
+            Method::from(quantizer.method()),
             Par::Auto,
         )?
         .into_codes();

@@ -8,7 +8,6 @@ use burn_amq_kernels::quant::{ActivationQuantizer, Method, quantize_rows};
 use burn_amq_kernels::{BitPlanes, BitPlanesMut, BitPlanesRef, Par, words_for};
 
 use super::{PackOptions, WeightsOnlyProduct, check_batch, check_len, scratch};
-use crate::backend::kernel_method;
 use crate::error::Result;
 use crate::quantizer::Quantizer;
 
@@ -73,14 +72,14 @@ impl PackedMatrix {
             rows,
             n,
             weight.bits(),
-            kernel_method(weight.method()),
+            Method::from(weight.method()),
             Par::Auto,
         )?
         .into_codes();
         let product = match activation {
             Some(a) => ProductKind::Popcount {
                 bits: a.bits(),
-                method: kernel_method(a.method()),
+                method: Method::from(a.method()),
             },
             None => match options.weights_only {
                 WeightsOnlyProduct::Exact => ProductKind::Exact,

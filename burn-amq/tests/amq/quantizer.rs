@@ -177,3 +177,21 @@ fn ndarray_backend_matches_flex() {
         assert!(max_abs_diff(&q, &q_nd) < 1e-5, "{method:?}");
     }
 }
+
+#[test]
+fn methods_convert_to_and_from_kernel_methods() {
+    use burn_amq_kernels::quant::Method;
+    for method in METHODS {
+        let kernel = Method::from(method);
+        assert_eq!(kernel.name(), method.name());
+        assert_eq!(QuantMethod::try_from(kernel), Ok(method));
+    }
+    for untrainable in [Method::Uniform, Method::Balanced] {
+        assert_eq!(
+            QuantMethod::try_from(untrainable),
+            Err(Error::UntrainableMethod {
+                method: untrainable.name()
+            })
+        );
+    }
+}

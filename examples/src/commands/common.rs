@@ -142,20 +142,10 @@ pub fn parse_method(name: &str) -> Result<Method> {
     Ok(name.parse::<Method>()?)
 }
 
-/// A method the quantized layers can train with (greedy, refined, alternating).
+/// A method the quantized layers can train with (greedy, refined, alternating,
+/// alternating-refit).
 pub fn trainable_method(name: &str) -> Result<QuantMethod> {
-    match parse_method(name)? {
-        Method::Greedy => Ok(QuantMethod::Greedy),
-        Method::Refined => Ok(QuantMethod::Refined),
-        Method::Alternating { cycles } => Ok(QuantMethod::Alternating { cycles }),
-        Method::AlternatingRefit { cycles } => Ok(QuantMethod::AlternatingRefit { cycles }),
-        other => Err(Error::InvalidArgument(format!(
-            "burn-amq's quantized layers train with greedy, refined, alternating or \
-             alternating-refit; \
-             {} is available for `ptb direct` only",
-            other.name()
-        ))),
-    }
+    Ok(QuantMethod::try_from(parse_method(name)?)?)
 }
 
 /// Bits given as `0` mean "not quantized".

@@ -9,7 +9,7 @@ use super::common::{
 };
 use crate::data::Split;
 use crate::error::{Error, Result};
-use crate::model::{PackedLanguageModel, QuantSpec, method_name};
+use crate::model::{PackedLanguageModel, QuantSpec};
 use crate::packed_dir::PackedDir;
 use crate::pipeline::{
     PACKED_TOLERANCE, encode_dir, finetune, load_fp, packed_perplexity, relative_gap,
@@ -68,7 +68,7 @@ pub fn run(args: &FinetuneArgs) -> Result<()> {
         lm.name(),
         from.path().display(),
         spec.bits_label(),
-        method_name(method)
+        method.name()
     );
     let outcome = finetune(
         &from,
@@ -112,7 +112,7 @@ pub fn run(args: &FinetuneArgs) -> Result<()> {
         &[vec![
             lm.name(),
             spec.bits_label(),
-            method_name(method).into(),
+            method.name().into(),
             outcome.history.len().to_string(),
             ppl_cell(valid.value()),
             ppl_cell(test.value()),
@@ -124,7 +124,7 @@ pub fn run(args: &FinetuneArgs) -> Result<()> {
         dataset: args.results.dataset.clone(),
         model: lm.name(),
         mode: "qat".into(),
-        method: Some(method_name(method).into()),
+        method: Some(method.name().into()),
         w_bits: spec.weight_bits,
         a_bits: spec.act_bits.unwrap_or(0),
         valid_ppl: Some(valid.value()),

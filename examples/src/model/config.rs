@@ -125,13 +125,3 @@ impl QuantSpec {
         }
     }
 }
-
-/// The method's lowercase name without parameters (`"alternating"`, `"greedy"`, ...).
-pub fn method_name(method: QuantMethod) -> &'static str {
-    match method {
-        QuantMethod::Greedy => "greedy",
-        QuantMethod::Refined => "refined",
-        QuantMethod::Alternating { .. } => "alternating",
-        QuantMethod::AlternatingRefit { .. } => "alternating-refit",
-    }
-}

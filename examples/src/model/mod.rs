@@ -10,7 +10,7 @@ pub mod state;
 use burn::prelude::*;
 use burn::tensor::Int;
 
-pub use config::{CellKind, LmConfig, QuantSpec, method_name};
+pub use config::{CellKind, LmConfig, QuantSpec};
 pub use fp::{FpLanguageModel, FpRnn};
 pub use packed::{PackedLanguageModel, PackedRnn, PackedState};
 pub use quant::{QuantLanguageModel, QuantRnn};
