@@ -145,6 +145,23 @@ fn resume_continues_after_the_last_checkpoint() {
     assert_eq!(run.latest_checkpoint(), Some(2));
     // The schedule was restored: epoch 2 started from epoch 1's next learning rate.
     assert_eq!(resumed.history[1].lr, first.history[0].next_lr);
+
+    // A restart rate replaces the saved one for the resumed epochs only.
+    let restart = tiny_recipe(3).with_restart_lr(Some(0.125));
+    assert!(matches!(
+        train_fp(
+            &corpus,
+            &lm,
+            &restart,
+            &RunDir::new(scratch("restart-fresh")),
+            quiet(false)
+        ),
+        Err(burn_amq_examples::Error::InvalidArgument(_))
+    ));
+    let restarted = train_fp(&corpus, &lm, &restart, &run, quiet(true)).unwrap();
+    assert_eq!(restarted.history.len(), 3);
+    assert_same_epoch(&restarted.history[1], &resumed.history[1]);
+    assert_eq!(restarted.history[2].lr, 0.125);
 }
 
 #[test]

@@ -85,6 +85,10 @@ pub struct RecipeArgs {
     /// Continue the run in --out after its last checkpoint.
     #[arg(long)]
     pub resume: bool,
+    /// With --resume: continue at this learning rate instead of the checkpoint's (a manual
+    /// decay step; the plateau rule goes on from there).
+    #[arg(long, value_name = "LR", requires = "resume")]
+    pub restart_lr: Option<f64>,
 }
 
 impl RecipeArgs {
@@ -103,6 +107,7 @@ impl RecipeArgs {
             .with_train_fraction(self.train_fraction)
             .with_log_every(self.log_every)
             .with_seed(self.seed)
+            .with_restart_lr(self.restart_lr)
     }
 }
 

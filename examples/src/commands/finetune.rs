@@ -33,7 +33,8 @@ pub struct FinetuneArgs {
     /// Activation bits (hidden state and decoder input); 0 keeps activations in f32.
     #[arg(long, default_value_t = 2)]
     pub a_bits: usize,
-    /// Quantization method: greedy, refined, alternating or alternating:T.
+    /// Quantization method: greedy, refined, alternating[:T] or alternating-refit[:T] (T:
+    /// alternating cycles, default 2).
     #[arg(long, default_value = "alternating")]
     pub method: String,
     /// Quantize the recurrent layer's input again (it is already a quantized embedding row).

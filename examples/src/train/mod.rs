@@ -109,7 +109,13 @@ where
     } else {
         (Vec::new(), None)
     };
-    let lr = history.last().map_or(cfg.lr, |e| e.next_lr);
+    if cfg.restart_lr.is_some() && !options.resume {
+        return Err(Error::InvalidArgument(
+            "a restart learning rate applies to a resumed run only".into(),
+        ));
+    }
+    let saved_lr = history.last().map_or(cfg.lr, |e| e.next_lr);
+    let lr = cfg.restart_lr.unwrap_or(saved_lr);
     let monitor = Monitor::new(
         MonitorSettings {
             grad_clip: (cfg.grad_clip > 0.0).then_some(cfg.grad_clip),
@@ -181,7 +187,7 @@ where
     let learner = Learner::new(
         Trainable::new(model.clone(), monitor.clone()),
         SgdConfig::new().init(),
-        PlateauLr::new(monitor.clone()),
+        PlateauLr::new(monitor.clone(), cfg.restart_lr),
     );
     let result = training.launch(learner);
     if let Some(error) = result.error {

@@ -45,6 +45,10 @@ pub struct TrainConfig {
     /// Seed of the device RNG (initialisation and dropout).
     #[config(default = 1)]
     pub seed: u64,
+    /// On resume, continue at this learning rate instead of the checkpoint's (a manual
+    /// decay step). `None` continues the saved schedule.
+    #[config(default = "None")]
+    pub restart_lr: Option<f64>,
 }
 
 impl TrainConfig {
@@ -63,6 +67,11 @@ impl TrainConfig {
         let bad = |what: String| Err(ex::Error::InvalidArgument(what));
         if !(self.lr > 0.0 && self.lr.is_finite()) {
             return bad(format!("learning rate must be positive, got {}", self.lr));
+        }
+        if let Some(lr) = self.restart_lr
+            && !(lr > 0.0 && lr.is_finite())
+        {
+            return bad(format!("restart learning rate must be positive, got {lr}"));
         }
         if self.lr_decay.is_nan() || self.lr_decay < 1.0 {
             return bad(format!(

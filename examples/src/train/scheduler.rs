@@ -8,16 +8,21 @@ use super::monitor::Monitor;
 
 /// Reads the learning rate the monitor's plateau rule set; its record (saved with every
 /// checkpoint) holds that rate and the best validation perplexity, so a resumed run
-/// continues the schedule.
+/// continues the schedule, unless it is restarted at a given rate.
 #[derive(Debug, Clone)]
 pub struct PlateauLr {
     monitor: Monitor,
+    restart_lr: Option<f64>,
 }
 
 impl PlateauLr {
-    /// The schedule of `monitor`.
-    pub fn new(monitor: Monitor) -> Self {
-        Self { monitor }
+    /// The schedule of `monitor`; a loaded checkpoint's rate is replaced by `restart_lr`
+    /// when given.
+    pub fn new(monitor: Monitor, restart_lr: Option<f64>) -> Self {
+        Self {
+            monitor,
+            restart_lr,
+        }
     }
 }
 
@@ -35,7 +40,8 @@ impl LrScheduler for PlateauLr {
     }
 
     fn load_record(&mut self, record: LrSchedulerRecord) {
-        if let Some(lr) = record.scalar::<f64>("lr") {
+        if let Some(saved) = record.scalar::<f64>("lr") {
+            let lr = self.restart_lr.unwrap_or(saved);
             self.monitor
                 .restore_schedule(lr, record.scalar::<f64>("best_valid"));
         }
