@@ -6,13 +6,14 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;
 
-const SEARCHES: [Method; 6] = [
+const SEARCHES: [Method; 7] = [
     Method::Greedy,
     Method::Refined,
     Method::Alternating { cycles: 0 },
     Method::Alternating { cycles: 1 },
     Method::Alternating { cycles: 2 },
     Method::AlternatingRefit { cycles: 2 },
+    Method::AlternatingMultiStart { cycles: 2 },
 ];
 
 fn bit(codes: &BitPlanes, plane: usize, j: usize) -> bool {
@@ -135,7 +136,10 @@ fn few_distinct_values_and_short_vectors_stay_finite() {
                 assert!(q.codes().alphas().iter().all(|a| a.is_finite()));
                 assert!(q.sq_error().is_finite());
                 let g = quantize(w, bits, Method::Greedy).unwrap().sq_error();
-                if matches!(m, Method::Alternating { .. }) {
+                if matches!(
+                    m,
+                    Method::Alternating { .. } | Method::AlternatingMultiStart { .. }
+                ) {
                     assert!(q.sq_error() <= g * (1.0 + 1e-5) + 1e-30, "{m} {w:?}");
                 }
             }

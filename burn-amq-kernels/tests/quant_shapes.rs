@@ -6,7 +6,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;
 
-const ALL: [Method; 8] = [
+const ALL: [Method; 9] = [
     Method::Uniform,
     Method::Balanced,
     Method::Greedy,
@@ -15,6 +15,7 @@ const ALL: [Method; 8] = [
     Method::Alternating { cycles: 1 },
     Method::Alternating { cycles: 2 },
     Method::AlternatingRefit { cycles: 2 },
+    Method::AlternatingMultiStart { cycles: 2 },
 ];
 
 fn gaussian(rng: &mut StdRng, n: usize) -> Vec<f32> {

@@ -149,6 +149,7 @@ mod tests {
                     QuantMethod::Refined,
                     QuantMethod::Alternating { cycles: 2 },
                     QuantMethod::AlternatingRefit { cycles: 2 },
+                    QuantMethod::AlternatingMultiStart { cycles: 2 },
                 ] {
                     assert!(uses_kernels(&x));
                     let fast = quantize_rows(x.clone(), bits, method).expect("flex path");

@@ -10,7 +10,8 @@ use crate::data::{EncodedCorpus, Split, Streams, Vocabulary};
 use crate::error::{Error, Result};
 use crate::eval::{Perplexity, evaluate, evaluate_packed};
 use crate::model::{FpLanguageModel, LmConfig, PackedLanguageModel, QuantLanguageModel, QuantSpec};
-use crate::train::{FitOptions, FitOutcome, RunDir, TrainConfig, fit};
+use crate::train::{FitOptions, FitOutcome, RunDir, TrainConfig, check_shadow_clip, fit};
+use burn_amq::ClipWeights;
 
 /// The CPU device every model lives on (Flex; the learner adds autodiff for training).
 pub fn device() -> Device {
@@ -41,9 +42,13 @@ pub fn train_fp(
     fit(model, corpus, cfg, run, options)
 }
 
-/// Converts the trained model of `from` to the quantized layers of `spec` and fine-tunes it
-/// (shadow weights clipped to `[−1, 1]` after every step). `corpus` must be encoded with
+/// Converts the trained model of `from` to the quantized layers of `spec` and fine-tunes it.
+/// With `options.shadow_clip = Some(c)` the shadow weights are clamped to `[−c, c]` at the
+/// conversion and after every step (the paper: `c = 1`). `corpus` must be encoded with
 /// `from`'s vocabulary.
+///
+/// Errors: a clip bound that is not finite and positive ([`Error::InvalidArgument`]), and
+/// those of loading, converting and training.
 pub fn finetune(
     from: &RunDir,
     corpus: &EncodedCorpus,
@@ -52,6 +57,7 @@ pub fn finetune(
     run: &RunDir,
     options: FitOptions,
 ) -> Result<FitOutcome<QuantLanguageModel>> {
+    check_shadow_clip(options.shadow_clip)?;
     let (lm, vocab, fp) = load_fp(from)?;
     if corpus.vocab != vocab {
         return Err(Error::VocabularyMismatch {
@@ -68,16 +74,11 @@ pub fn finetune(
     run.save_config("quant.json", spec)?;
     vocab.save(&run.file("vocab.txt"))?;
     let model = QuantLanguageModel::from_fp(&fp, spec)?;
-    fit(
-        model,
-        corpus,
-        cfg,
-        run,
-        FitOptions {
-            clip_shadow_weights: true,
-            ..options
-        },
-    )
+    let model = match options.shadow_clip {
+        Some(bound) => model.map(&mut ClipWeights::new(-bound, bound)),
+        None => model,
+    };
+    fit(model, corpus, cfg, run, options)
 }
 
 /// A resumed run must keep its architecture and vocabulary.

@@ -145,7 +145,7 @@ pub fn run_quickstart(cfg: &QuickstartConfig) -> Result<QuickstartReport> {
         .with_d_hidden(cfg.hidden)
         .with_dropout(cfg.dropout);
     let options = FitOptions {
-        clip_shadow_weights: false,
+        shadow_clip: None,
         resume: false,
         echo: cfg.echo,
     };
@@ -185,7 +185,10 @@ pub fn run_quickstart(cfg: &QuickstartConfig) -> Result<QuickstartReport> {
         &cfg.spec,
         &cfg.recipe.clone().with_epochs(cfg.qat_epochs),
         &qat_run,
-        options,
+        FitOptions {
+            shadow_clip: Some(1.0),
+            ..options
+        },
     )?;
     let qat_seconds = started.elapsed().as_secs_f64();
 

@@ -35,10 +35,15 @@ pub struct ResultRow {
     /// epochs). Rows written before this field existed read as `null`.
     #[serde(default)]
     pub train_fraction: Option<f64>,
+    /// Fine-tuning only: the bound `c` the shadow weights were clamped to, `[−c, c]`
+    /// (`--shadow-clip`; `null`: not clamped, or not a fine-tuned row).
+    #[serde(default)]
+    pub shadow_clip: Option<f64>,
 }
 
 impl ResultRow {
-    fn key(&self) -> (&str, &str, &str, Option<&str>, usize, usize) {
+    /// What identifies a setting: rows with equal keys replace each other.
+    fn key(&self) -> (&str, &str, &str, Option<&str>, usize, usize, Option<f64>) {
         (
             &self.dataset,
             &self.model,
@@ -46,6 +51,7 @@ impl ResultRow {
             self.method.as_deref(),
             self.w_bits,
             self.a_bits,
+            self.shadow_clip,
         )
     }
 }
@@ -62,8 +68,8 @@ pub fn read_rows(path: &Path) -> Result<Vec<ResultRow>> {
     })
 }
 
-/// Adds `rows` to the file at `path`: a row with the same dataset, model, mode, method and
-/// bits replaces the old one, others are appended.
+/// Adds `rows` to the file at `path`: a row with the same dataset, model, mode, method,
+/// bits and shadow clip replaces the old one, others are appended.
 pub fn merge_rows(path: &Path, rows: &[ResultRow]) -> Result<()> {
     let mut all = read_rows(path)?;
     for row in rows {
@@ -100,6 +106,7 @@ mod tests {
             rel_mse: None,
             epochs: Some(1),
             train_fraction: Some(1.0),
+            shadow_clip: None,
         }
     }
 

@@ -61,7 +61,7 @@ pub fn scratch(name: &str) -> PathBuf {
 /// Quiet options.
 pub fn quiet(resume: bool) -> FitOptions {
     FitOptions {
-        clip_shadow_weights: false,
+        shadow_clip: None,
         resume,
         echo: false,
     }

@@ -46,13 +46,57 @@ fn training_lowers_the_loss_and_saves_the_best_model() {
 }
 
 #[test]
+fn shadow_clip_bounds_the_shadow_weights_and_rejects_bad_bounds() {
+    let (fp_run, _) = trained_fp_run();
+    let corpus = tiny_corpus();
+    let (_, _, fp) = load_fp(fp_run).unwrap();
+    let max_abs = |t: burn::prelude::Tensor<2>| -> f32 { t.abs().max().into_scalar() };
+    // A bound below the trained weights' magnitude, so that the clamp visibly acts.
+    let bound = 0.5 * max_abs(fp.decoder.weight.val());
+    let run = RunDir::new(scratch("qat-clip-run"));
+    let mut options = quiet(false);
+    options.shadow_clip = Some(bound);
+    let outcome = finetune(
+        fp_run,
+        &corpus,
+        &QuantSpec::new(),
+        &tiny_recipe(1),
+        &run,
+        options,
+    )
+    .unwrap();
+    assert!(max_abs(outcome.model.decoder.weight.val()) <= bound);
+    assert!(max_abs(outcome.model.embedding.weight.val()) <= bound);
+
+    let parent = scratch("qat-bad-clip");
+    for bad in [0.0, -1.0, f32::NAN, f32::INFINITY] {
+        let run = RunDir::new(parent.join("run"));
+        options.shadow_clip = Some(bad);
+        let err = finetune(
+            fp_run,
+            &corpus,
+            &QuantSpec::new(),
+            &tiny_recipe(1),
+            &run,
+            options,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, burn_amq_examples::Error::InvalidArgument(_)),
+            "{bad}: {err}"
+        );
+        assert!(!run.path().exists(), "{bad}: the run directory was created");
+    }
+}
+
+#[test]
 fn finetuned_packed_model_matches_fake_quantization() {
     let (fp_run, _) = trained_fp_run();
     let corpus = tiny_corpus();
     let spec = QuantSpec::new(); // 2-bit weights, 2-bit activations, alternating
     let run = RunDir::new(scratch("qat-run"));
     let mut options = quiet(false);
-    options.clip_shadow_weights = true;
+    options.shadow_clip = Some(1.0);
     let outcome = finetune(fp_run, &corpus, &spec, &tiny_recipe(2), &run, options).unwrap();
     assert_eq!(outcome.history.len(), 2);
     assert!(outcome.history[1].train_ppl < outcome.history[0].train_ppl * 1.05);
@@ -171,7 +215,7 @@ fn gru_and_weights_only_models_pack_consistently() {
     let fp_run = RunDir::new(scratch("gru-fp"));
     train_fp(&corpus, &lm, &tiny_recipe(1), &fp_run, quiet(false)).unwrap();
     let mut options = quiet(false);
-    options.clip_shadow_weights = true;
+    options.shadow_clip = Some(1.0);
     for (name, spec) in [
         // Both activation products on popcounts (the input re-quantized too).
         (

@@ -16,8 +16,9 @@ use crate::tier::Tier;
 /// identical α and codes for the same vector.
 ///
 /// Only the methods defined as BCQ searches are accepted: [`Method::Greedy`],
-/// [`Method::Refined`], [`Method::Alternating`] and [`Method::AlternatingRefit`] (the paper
-/// quantizes activations with alternating, `T = 2`).
+/// [`Method::Refined`], [`Method::Alternating`], [`Method::AlternatingRefit`] and
+/// [`Method::AlternatingMultiStart`] (the paper quantizes activations with alternating,
+/// `T = 2`).
 #[derive(Debug, Clone)]
 pub struct ActivationQuantizer {
     n: usize,
@@ -54,8 +55,8 @@ impl ActivationQuantizer {
         }
         if !method.is_search() {
             return Err(AmqError::InvalidArgument(format!(
-                "the activation quantizer supports greedy, refined, alternating and \
-                 alternating-refit, not {}",
+                "the activation quantizer supports greedy, refined and the alternating \
+                 methods, not {}",
                 method.name()
             )));
         }

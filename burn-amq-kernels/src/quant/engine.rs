@@ -1,7 +1,7 @@
 //! The one core every entry point runs: scratch buffers, input checks, method dispatch and
 //! the canonical form of the result (α ≥ 0, sorted descending, planes permuted along).
 
-use super::alternating::alternating;
+use super::alternating::{Start, alternating};
 use super::balanced::balanced;
 use super::bst::CodeTable;
 use super::greedy::greedy;
@@ -10,6 +10,7 @@ use super::lsq::Normal;
 use super::method::Method;
 use super::refined::refined;
 use super::uniform::uniform;
+use crate::MAX_BITS;
 use crate::error::{AmqError, Result, check_finite};
 
 /// Largest accepted input magnitude. Code values are sums of up to 8 coefficients of about
@@ -69,6 +70,10 @@ pub(crate) struct Workspace {
     table: Box<CodeTable>,
     /// Sort buffer of the balanced method (stays empty for the others).
     order: Vec<u32>,
+    /// The second start's planes of [`Method::AlternatingMultiStart`] (empty for the others).
+    spare_planes: Vec<u64>,
+    /// The second start's α of [`Method::AlternatingMultiStart`].
+    spare_alphas: [f32; MAX_BITS],
 }
 
 impl Workspace {
@@ -78,13 +83,16 @@ impl Workspace {
             normal: Normal::default(),
             table: Box::default(),
             order: Vec::new(),
+            spare_planes: Vec::new(),
+            spare_alphas: [0.0; MAX_BITS],
         }
     }
 
     /// Quantizes one validated vector `w` (length `n`, finite) with `alphas.len()` bits into
     /// `alphas` and `planes` (`[plane][word]`, `words = words_for(n)`), in canonical form.
     ///
-    /// Allocation-free except for [`Method::Balanced`] (its sort buffer, grown once).
+    /// Allocation-free except for [`Method::Balanced`] (its sort buffer) and
+    /// [`Method::AlternatingMultiStart`] (the second start's planes), both grown once.
     pub(crate) fn quantize(
         &mut self,
         kern: Kern,
@@ -107,6 +115,7 @@ impl Workspace {
             Method::Alternating { cycles } => alternating(
                 kern,
                 w,
+                Start::Greedy,
                 cycles,
                 false,
                 alphas,
@@ -118,6 +127,7 @@ impl Workspace {
             Method::AlternatingRefit { cycles } => alternating(
                 kern,
                 w,
+                Start::Greedy,
                 cycles,
                 true,
                 alphas,
@@ -126,11 +136,85 @@ impl Workspace {
                 &mut self.normal,
                 &mut self.table,
             ),
+            Method::AlternatingMultiStart { cycles } => {
+                self.best_of_two_starts(kern, w, cycles, alphas, planes, words);
+            }
             Method::Uniform => uniform(w, alphas, planes, words),
             Method::Balanced => balanced(w, alphas, planes, words, &mut self.order),
         }
         canonicalize(w.len(), alphas, planes, words);
     }
+}
+
+impl Workspace {
+    /// [`Method::AlternatingMultiStart`]: alternating from the greedy start into
+    /// `alphas`/`planes`, from the uniform start into the spare buffers, and the spare result
+    /// copied over when its error is strictly lower. Both results are compared in canonical
+    /// form, since that is the form whose rounding the reported error describes.
+    fn best_of_two_starts(
+        &mut self,
+        kern: Kern,
+        w: &[f32],
+        cycles: usize,
+        alphas: &mut [f32],
+        planes: &mut [u64],
+        words: usize,
+    ) {
+        let n = w.len();
+        let k = alphas.len();
+        let (normal, table) = (&mut self.normal, &mut self.table);
+        alternating(
+            kern,
+            w,
+            Start::Greedy,
+            cycles,
+            false,
+            alphas,
+            planes,
+            words,
+            normal,
+            table,
+        );
+        canonicalize(n, alphas, planes, words);
+        let greedy_err = row_stats(w, alphas, planes, words).0;
+        self.spare_planes.resize(k * words, 0);
+        let (spare_a, spare_p) = (&mut self.spare_alphas[..k], &mut self.spare_planes[..]);
+        alternating(
+            kern,
+            w,
+            Start::Uniform,
+            cycles,
+            false,
+            spare_a,
+            spare_p,
+            words,
+            normal,
+            table,
+        );
+        canonicalize(n, spare_a, spare_p, words);
+        if row_stats(w, spare_a, spare_p, words).0 < greedy_err {
+            alphas.copy_from_slice(spare_a);
+            planes[..k * words].copy_from_slice(spare_p);
+        }
+    }
+}
+
+/// `(‖w − ŵ‖², ‖w‖²)` in f64, with `ŵ` summed in f32 in plane order exactly as
+/// [`BitPlanes::dequantize`](crate::pack::BitPlanes::dequantize) does, so the reported error
+/// matches the dequantized values.
+pub(crate) fn row_stats(w: &[f32], alphas: &[f32], planes: &[u64], words: usize) -> (f64, f64) {
+    let (mut err, mut norm) = (0.0f64, 0.0f64);
+    for (j, &x) in w.iter().enumerate() {
+        let mut v = 0.0f32;
+        for (i, &a) in alphas.iter().enumerate() {
+            let bit = (planes[i * words + j / 64] >> (j % 64)) & 1;
+            v += if bit == 1 { a } else { -a };
+        }
+        let d = f64::from(x) - f64::from(v);
+        err += d * d;
+        norm += f64::from(x) * f64::from(x);
+    }
+    (err, norm)
 }
 
 /// The exact code of a constant row `c` (including the zero row): `α = (|c|, 0, …, 0)`,

@@ -23,7 +23,7 @@ fn run(kern: Kern, method: Method, w: &[f32], bits: usize) -> (Vec<f32>, Vec<u64
     (a, p)
 }
 
-const METHODS: [Method; 8] = [
+const METHODS: [Method; 10] = [
     Method::Greedy,
     Method::Refined,
     Method::Alternating { cycles: 0 },
@@ -32,6 +32,8 @@ const METHODS: [Method; 8] = [
     Method::Alternating { cycles: 5 },
     Method::AlternatingRefit { cycles: 0 },
     Method::AlternatingRefit { cycles: 2 },
+    Method::AlternatingMultiStart { cycles: 0 },
+    Method::AlternatingMultiStart { cycles: 2 },
 ];
 
 #[test]

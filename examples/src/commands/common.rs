@@ -148,7 +148,7 @@ pub fn parse_method(name: &str) -> Result<Method> {
 }
 
 /// A method the quantized layers can train with (greedy, refined, alternating,
-/// alternating-refit).
+/// alternating-refit, alternating-multistart).
 pub fn trainable_method(name: &str) -> Result<QuantMethod> {
     Ok(QuantMethod::try_from(parse_method(name)?)?)
 }

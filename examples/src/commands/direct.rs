@@ -22,7 +22,7 @@ pub struct DirectArgs {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "uniform,balanced,greedy,refined,alternating,alternating-refit"
+        default_value = "uniform,balanced,greedy,refined,alternating,alternating-refit,alternating-multistart"
     )]
     pub methods: Vec<String>,
     /// Bit widths, comma-separated.
@@ -120,6 +120,7 @@ pub fn run(args: &DirectArgs) -> Result<()> {
                 rel_mse: Some(rel),
                 epochs: None,
                 train_fraction: None,
+                shadow_clip: None,
             });
         }
     }

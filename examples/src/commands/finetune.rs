@@ -33,13 +33,21 @@ pub struct FinetuneArgs {
     /// Activation bits (hidden state and decoder input); 0 keeps activations in f32.
     #[arg(long, default_value_t = 2)]
     pub a_bits: usize,
-    /// Quantization method: greedy, refined, alternating[:T] or alternating-refit[:T] (T:
-    /// alternating cycles, default 2).
+    /// Quantization method: greedy, refined, alternating[:T], alternating-refit[:T] or
+    /// alternating-multistart[:T] (T: alternating cycles, default 2).
     #[arg(long, default_value = "alternating")]
     pub method: String,
     /// Quantize the recurrent layer's input again (it is already a quantized embedding row).
     #[arg(long)]
     pub quantize_rnn_input: bool,
+    /// Clamp the shadow weights to [−C, C] at the conversion and after every step (the
+    /// paper's recipe: 1).
+    #[arg(long, value_name = "C", default_value_t = 1.0)]
+    pub shadow_clip: f32,
+    /// Do not clamp the shadow weights (keeps full-precision weights outside [−1, 1], e.g. a
+    /// GRU's large recurrent self-connections).
+    #[arg(long, conflicts_with = "shadow_clip")]
+    pub no_shadow_clip: bool,
     #[command(flatten)]
     /// Corpus.
     pub data: DataArgs,
@@ -63,13 +71,17 @@ pub fn run(args: &FinetuneArgs) -> Result<()> {
     let (lm, vocab, _) = load_fp(&from)?;
     let corpus = encode_dir(&args.data.resolve()?, vocab)?;
     let cfg = args.recipe.config();
+    let shadow_clip = (!args.no_shadow_clip).then_some(args.shadow_clip);
     let run_dir = RunDir::new(&args.out);
     println!(
-        "fine-tuning {} from {} with {} {} quantization",
+        "fine-tuning {} from {} with {} {} quantization, shadow weights {}",
         lm.name(),
         from.path().display(),
         spec.bits_label(),
-        method.name()
+        method.name(),
+        shadow_clip.map_or("not clamped".to_owned(), |c| format!(
+            "clamped to [-{c}, {c}]"
+        ))
     );
     let outcome = finetune(
         &from,
@@ -78,7 +90,7 @@ pub fn run(args: &FinetuneArgs) -> Result<()> {
         &cfg,
         &run_dir,
         FitOptions {
-            clip_shadow_weights: true,
+            shadow_clip,
             resume: args.recipe.resume,
             echo: true,
         },
@@ -134,6 +146,7 @@ pub fn run(args: &FinetuneArgs) -> Result<()> {
         rel_mse: None,
         epochs: Some(outcome.history.len()),
         train_fraction: Some(cfg.train_fraction),
+        shadow_clip: shadow_clip.map(f64::from),
     }])?;
     if gap > PACKED_TOLERANCE {
         return Err(Error::PackedMismatch {

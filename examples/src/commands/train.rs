@@ -87,7 +87,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         &cfg,
         &run_dir,
         FitOptions {
-            clip_shadow_weights: false,
+            shadow_clip: None,
             resume: args.recipe.resume,
             echo: true,
         },
@@ -136,5 +136,6 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         rel_mse: None,
         epochs: Some(outcome.history.len()),
         train_fraction: Some(cfg.train_fraction),
+        shadow_clip: None,
     }])
 }

@@ -48,14 +48,12 @@ impl QuantLanguageModel {
             FpRnn::Lstm(lstm) => QuantRnn::Lstm(QuantLstm::from_lstm(lstm, &spec.recurrent())?),
             FpRnn::Gru(gru) => QuantRnn::Gru(QuantGru::from_gru(gru, &spec.recurrent())?),
         };
-        let model = Self {
+        Ok(Self {
             embedding: QuantEmbedding::from_embedding(&fp.embedding, &spec.embedding())?,
             rnn,
             dropout: DropoutConfig::new(fp.dropout.prob).init(),
             decoder: QuantLinear::from_linear(&fp.decoder, &spec.decoder())?,
-        };
-        // The paper keeps shadow weights in [−1, 1]; start inside that range.
-        Ok(burn_amq::clip_shadow_weights(model))
+        })
     }
 }
 

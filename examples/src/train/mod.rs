@@ -46,12 +46,25 @@ use crate::model::LmForward;
 /// Switches of one call to [`fit`].
 #[derive(Debug, Clone, Copy)]
 pub struct FitOptions {
-    /// Clip the quantized layers' shadow weights to `[−1, 1]` after every step.
-    pub clip_shadow_weights: bool,
+    /// Clamp the quantized layers' shadow weights to `[−c, c]` after every step (the
+    /// paper: `Some(1.0)`); `None` leaves them free. Full-precision training ignores it.
+    pub shadow_clip: Option<f32>,
     /// Continue after the last checkpoint in the run directory.
     pub resume: bool,
     /// Print progress and epoch lines to stdout (they always go to `train.log`).
     pub echo: bool,
+}
+
+/// Checks a shadow-weight clip bound: it must be finite and positive.
+///
+/// Errors: [`Error::InvalidArgument`] for anything else.
+pub fn check_shadow_clip(bound: Option<f32>) -> Result<()> {
+    match bound {
+        Some(c) if !(c.is_finite() && c > 0.0) => Err(Error::InvalidArgument(format!(
+            "the shadow-weight clip bound must be finite and positive, not {c}"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// What [`fit`] returns.
@@ -85,6 +98,7 @@ where
     M: Module + ModuleDisplay + LmForward + 'static,
 {
     cfg.validate()?;
+    check_shadow_clip(options.shadow_clip)?;
     run.create()?;
     run.save_config("train.json", cfg)?;
     let train_streams = Arc::new(Streams::new(&corpus.train, cfg.batch)?);
@@ -119,7 +133,7 @@ where
     let monitor = Monitor::new(
         MonitorSettings {
             grad_clip: (cfg.grad_clip > 0.0).then_some(cfg.grad_clip),
-            clip_shadow_weights: options.clip_shadow_weights,
+            shadow_clip: options.shadow_clip,
             lr_decay: cfg.lr_decay,
             min_lr: cfg.min_lr,
             log_every: cfg.log_every,

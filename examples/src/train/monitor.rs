@@ -47,8 +47,9 @@ pub struct EpochSummary {
 pub struct MonitorSettings {
     /// Global gradient-norm clip applied before every optimizer step (`None`: no clipping).
     pub grad_clip: Option<f32>,
-    /// Clip the quantized layers' shadow weights to `[−1, 1]` after every optimizer step.
-    pub clip_shadow_weights: bool,
+    /// Clamp the quantized layers' shadow weights to `[−c, c]` after every optimizer step
+    /// (`None`: no clamping).
+    pub shadow_clip: Option<f32>,
     /// The learning rate is divided by this when validation perplexity does not improve.
     pub lr_decay: f64,
     /// Training stops once the learning rate falls below this.
@@ -184,9 +185,9 @@ impl Monitor {
         self.lock().settings.grad_clip
     }
 
-    /// Whether shadow weights are clipped after each step.
-    pub fn clips_shadow_weights(&self) -> bool {
-        self.lock().settings.clip_shadow_weights
+    /// The bound shadow weights are clamped to after each step, if any.
+    pub fn shadow_clip(&self) -> Option<f32> {
+        self.lock().settings.shadow_clip
     }
 
     /// The finished epochs.
@@ -389,7 +390,7 @@ mod tests {
     fn settings(valid_windows: usize) -> MonitorSettings {
         MonitorSettings {
             grad_clip: Some(0.25),
-            clip_shadow_weights: false,
+            shadow_clip: None,
             lr_decay: 2.0,
             min_lr: 1.0,
             log_every: 0,

@@ -12,6 +12,7 @@ use super::clip::clip_grad_norm;
 use super::monitor::Monitor;
 use crate::data::{LmBatch, Split};
 use crate::model::LmForward;
+use burn_amq::ClipWeights;
 
 /// `model` plus the [`Monitor`] its steps report to. Checkpoints hold `model`'s parameters
 /// (under the `model.` prefix); the monitor is not saved.
@@ -74,7 +75,7 @@ impl<M: Module + ModuleDisplay + LmForward + 'static> TrainStep for Trainable<M>
     }
 
     /// Global gradient-norm clipping, the optimizer step, then (fine-tuning) the shadow
-    /// weights clipped to `[−1, 1]`. This is the hook Burn's `TrainStep` offers for work
+    /// weights clamped to `[−c, c]`. This is the hook Burn's `TrainStep` offers for work
     /// around the optimizer step, so the stock `Learner` loop runs unchanged.
     fn optimize(
         self,
@@ -86,12 +87,11 @@ impl<M: Module + ModuleDisplay + LmForward + 'static> TrainStep for Trainable<M>
             Some(max_norm) => clip_grad_norm(&self, grads, max_norm),
             None => grads,
         };
-        let clip_shadow = self.monitor.clips_shadow_weights();
+        let shadow_clip = self.monitor.shadow_clip();
         let next = optim.step(lr, self, grads);
-        if clip_shadow {
-            burn_amq::clip_shadow_weights(next)
-        } else {
-            next
+        match shadow_clip {
+            Some(bound) => next.map(&mut ClipWeights::new(-bound, bound)),
+            None => next,
         }
     }
 }
