@@ -49,11 +49,26 @@ impl MatrixGroup {
     }
 }
 
+/// One quantized matrix: its error and how peaked its rows are.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MatrixError {
+    /// Name, e.g. `gru.new_gate.hidden`.
+    pub name: String,
+    /// `‖W − Ŵ‖²`.
+    pub sq_error: f64,
+    /// `‖W‖²`.
+    pub sq_norm: f64,
+    /// Median over the quantized rows of `max|w| / rms(w)` (√n for a row with one nonzero
+    /// entry, about 3–4 for Gaussian rows of a few hundred entries): how far single entries
+    /// stand out, which decides whether the greedy start can give them a level.
+    pub median_peak_to_rms: f64,
+}
+
 /// Squared reconstruction error of the quantized matrices.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct QuantError {
-    /// `(matrix name, ‖W − Ŵ‖², ‖W‖²)` per matrix.
-    pub matrices: Vec<(String, f64, f64)>,
+    /// One entry per matrix, in model order.
+    pub matrices: Vec<MatrixError>,
 }
 
 impl QuantError {
@@ -62,7 +77,7 @@ impl QuantError {
         let (err, norm) = self
             .matrices
             .iter()
-            .fold((0.0, 0.0), |(e, n), (_, me, mn)| (e + me, n + mn));
+            .fold((0.0, 0.0), |(e, n), m| (e + m.sq_error, n + m.sq_norm));
         ratio(err, norm)
     }
 
@@ -70,13 +85,37 @@ impl QuantError {
     pub fn per_matrix(&self) -> impl Iterator<Item = (&str, f64)> {
         self.matrices
             .iter()
-            .map(|(name, err, norm)| (name.as_str(), ratio(*err, *norm)))
+            .map(|m| (m.name.as_str(), ratio(m.sq_error, m.sq_norm)))
+    }
+
+    /// `(matrix name, median row max|w| / rms(w))` per matrix.
+    pub fn peak_to_rms(&self) -> impl Iterator<Item = (&str, f64)> {
+        self.matrices
+            .iter()
+            .map(|m| (m.name.as_str(), m.median_peak_to_rms))
     }
 }
 
 /// `err / norm`, 0 for an all-zero matrix.
 fn ratio(err: f64, norm: f64) -> f64 {
     if norm > 0.0 { err / norm } else { 0.0 }
+}
+
+/// Median over the rows of `max|w| / rms(w)`; all-zero rows are left out (0 when all are).
+fn median_peak_to_rms(values: &[f32], n: usize) -> f64 {
+    let mut ratios: Vec<f64> = values
+        .chunks_exact(n)
+        .filter_map(|row| {
+            let sq: f64 = row.iter().map(|&x| f64::from(x) * f64::from(x)).sum();
+            let peak = row.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+            (sq > 0.0).then(|| f64::from(peak) / (sq / n as f64).sqrt())
+        })
+        .collect();
+    if ratios.is_empty() {
+        return 0.0;
+    }
+    ratios.sort_by(f64::total_cmp);
+    ratios[ratios.len() / 2]
 }
 
 /// Row-wise quantization of a `[rows, n]` tensor; `transposed` quantizes its columns
@@ -98,7 +137,12 @@ fn quantize_matrix(
         .map_err(|e| Error::InvalidArgument(format!("{name}: cannot read weights: {e:?}")))?;
     let q = quantize_rows(&values, rows, n, bits, method, Par::Auto)?;
     let norm: f64 = values.iter().map(|&x| f64::from(x) * f64::from(x)).sum();
-    stats.matrices.push((name.to_owned(), q.sq_error(), norm));
+    stats.matrices.push(MatrixError {
+        name: name.to_owned(),
+        sq_error: q.sq_error(),
+        sq_norm: norm,
+        median_peak_to_rms: median_peak_to_rms(&values, n),
+    });
     let out = Tensor::<2>::from_data(TensorData::new(q.dequantize(), [rows, n]), &device);
     Ok(if transposed { out.transpose() } else { out })
 }
@@ -240,6 +284,15 @@ mod tests {
         column.sort_by(f32::total_cmp);
         column.dedup();
         assert!(column.len() <= 4, "{column:?}");
+    }
+
+    #[test]
+    fn peak_to_rms_sees_a_single_large_entry() {
+        // Row 1: one nonzero entry of 4, so max / rms = √n; row 0: all equal, ratio 1;
+        // row 2: zero, left out. The median of [1, 2] (n = 4) is the upper one.
+        let values = [1.0, 1.0, 1.0, 1.0, 0.0, 4.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0];
+        assert_eq!(median_peak_to_rms(&values, 4), 2.0);
+        assert_eq!(median_peak_to_rms(&[0.0; 8], 4), 0.0);
     }
 
     #[test]

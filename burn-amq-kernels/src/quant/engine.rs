@@ -149,8 +149,10 @@ impl Workspace {
 impl Workspace {
     /// [`Method::AlternatingMultiStart`]: alternating from the greedy start into
     /// `alphas`/`planes`, from the uniform start into the spare buffers, and the spare result
-    /// copied over when its error is strictly lower. Both results are compared in canonical
-    /// form, since that is the form whose rounding the reported error describes.
+    /// copied over when its squared error is lower. The errors are compared through
+    /// [`Normal::objective`] (`‖w − Bα‖² − ‖w‖²` from `BᵀB` and `Bᵀw`, which the last code
+    /// update left in `normal.c`): popcounts over the planes instead of another pass over
+    /// the data. The caller canonicalises.
     fn best_of_two_starts(
         &mut self,
         kern: Kern,
@@ -175,8 +177,8 @@ impl Workspace {
             normal,
             table,
         );
-        canonicalize(n, alphas, planes, words);
-        let greedy_err = row_stats(w, alphas, planes, words).0;
+        normal.set_gram(kern, n, planes, words, k);
+        let from_greedy = normal.objective(alphas);
         self.spare_planes.resize(k * words, 0);
         let (spare_a, spare_p) = (&mut self.spare_alphas[..k], &mut self.spare_planes[..]);
         alternating(
@@ -191,30 +193,12 @@ impl Workspace {
             normal,
             table,
         );
-        canonicalize(n, spare_a, spare_p, words);
-        if row_stats(w, spare_a, spare_p, words).0 < greedy_err {
+        normal.set_gram(kern, n, spare_p, words, k);
+        if normal.objective(spare_a) < from_greedy {
             alphas.copy_from_slice(spare_a);
             planes[..k * words].copy_from_slice(spare_p);
         }
     }
-}
-
-/// `(‖w − ŵ‖², ‖w‖²)` in f64, with `ŵ` summed in f32 in plane order exactly as
-/// [`BitPlanes::dequantize`](crate::pack::BitPlanes::dequantize) does, so the reported error
-/// matches the dequantized values.
-pub(crate) fn row_stats(w: &[f32], alphas: &[f32], planes: &[u64], words: usize) -> (f64, f64) {
-    let (mut err, mut norm) = (0.0f64, 0.0f64);
-    for (j, &x) in w.iter().enumerate() {
-        let mut v = 0.0f32;
-        for (i, &a) in alphas.iter().enumerate() {
-            let bit = (planes[i * words + j / 64] >> (j % 64)) & 1;
-            v += if bit == 1 { a } else { -a };
-        }
-        let d = f64::from(x) - f64::from(v);
-        err += d * d;
-        norm += f64::from(x) * f64::from(x);
-    }
-    (err, norm)
 }
 
 /// The exact code of a constant row `c` (including the zero row): `α = (|c|, 0, …, 0)`,

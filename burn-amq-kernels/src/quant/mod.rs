@@ -51,7 +51,7 @@ pub use method::{DEFAULT_CYCLES, Method};
 use crate::error::{AmqError, Result, check_bits, check_len};
 use crate::pack::{BitPlanes, words_for};
 use crate::par::{self, Par, SharedMut};
-use engine::{Workspace, check_values, row_stats};
+use engine::{Workspace, check_values};
 use kernel::Kern;
 
 /// A quantized matrix (or vector: one row) with its per-row error statistics.
@@ -201,4 +201,21 @@ pub fn quantize_rows(
         row_err,
         row_norm,
     })
+}
+
+/// `(‖w − ŵ‖², ‖w‖²)` in f64, with `ŵ` summed in f32 in plane order exactly as
+/// [`BitPlanes::dequantize`] does, so the reported error matches the dequantized values.
+fn row_stats(w: &[f32], alphas: &[f32], planes: &[u64], words: usize) -> (f64, f64) {
+    let (mut err, mut norm) = (0.0f64, 0.0f64);
+    for (j, &x) in w.iter().enumerate() {
+        let mut v = 0.0f32;
+        for (i, &a) in alphas.iter().enumerate() {
+            let bit = (planes[i * words + j / 64] >> (j % 64)) & 1;
+            v += if bit == 1 { a } else { -a };
+        }
+        let d = f64::from(x) - f64::from(v);
+        err += d * d;
+        norm += f64::from(x) * f64::from(x);
+    }
+    (err, norm)
 }

@@ -83,6 +83,7 @@ pub fn run(args: &DirectArgs) -> Result<()> {
     let mut rows = Vec::new();
     let mut table = Vec::new();
     let mut matrix_names: Vec<String> = Vec::new();
+    let mut peaks: Vec<String> = Vec::new();
     let mut matrix_table = Vec::new();
     for method in methods {
         for &bits in &args.bits {
@@ -96,6 +97,7 @@ pub fn run(args: &DirectArgs) -> Result<()> {
             );
             if matrix_names.is_empty() {
                 matrix_names = err.per_matrix().map(|(n, _)| n.to_owned()).collect();
+                peaks = err.peak_to_rms().map(|(_, p)| format!("{p:.2}")).collect();
             }
             let mut matrix_row = vec![method.name().to_owned(), bits.to_string()];
             matrix_row.extend(err.per_matrix().map(|(_, rel)| format!("{rel:.4}")));
@@ -132,6 +134,8 @@ pub fn run(args: &DirectArgs) -> Result<()> {
     let mut header = vec!["method", "bits"];
     header.extend(matrix_names.iter().map(String::as_str));
     print_table(&header, &matrix_table);
+    println!("\nmedian over rows of max|w| / rms(w) (full-precision weights):");
+    print_table(&header[2..], &[peaks]);
     if !whole_model {
         println!("only part of the model was quantized: rows not merged into the results");
         return Ok(());
