@@ -6,12 +6,13 @@ use burn_amq::{Error, QuantMethod, fake_quantize_rows, fake_quantize_vectors};
 
 use crate::common::{gaussian, gaussian_rows, max_abs_diff, mean_relative_error, values};
 
-const METHODS: [QuantMethod; 5] = [
+const METHODS: [QuantMethod; 6] = [
     QuantMethod::Greedy,
     QuantMethod::Refined,
     QuantMethod::Alternating { cycles: 1 },
     QuantMethod::Alternating { cycles: 2 },
     QuantMethod::AlternatingRefit { cycles: 2 },
+    QuantMethod::AlternatingMultiStart { cycles: 2 },
 ];
 
 #[test]
