@@ -179,6 +179,23 @@ fn ndarray_backend_matches_flex() {
     }
 }
 
+/// The tensor-op quantizer (taken by non-f32 tensors, and by every backend but Flex) against
+/// the kernels, on the input and tolerance of the NdArray test: that test needs a backend
+/// feature, this one runs in every default build.
+#[test]
+fn tensor_op_path_matches_the_kernels_on_flex() {
+    let flex = Device::flex();
+    let x = gaussian_rows(4, 48, 17, &flex);
+    let x_f64 = x.clone().cast(burn::tensor::DType::F64);
+    for method in METHODS {
+        let q = fake_quantize_rows(x.clone(), 3, method).unwrap();
+        let q_ops = fake_quantize_rows(x_f64.clone(), 3, method)
+            .unwrap()
+            .cast(burn::tensor::DType::F32);
+        assert!(max_abs_diff(&q, &q_ops) < 1e-5, "{method:?}");
+    }
+}
+
 #[test]
 fn methods_convert_to_and_from_kernel_methods() {
     use burn_amq_kernels::quant::Method;
