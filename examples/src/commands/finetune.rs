@@ -16,7 +16,7 @@ use crate::pipeline::{
     split_perplexity,
 };
 use crate::results::ResultRow;
-use crate::train::{FitOptions, RunDir};
+use crate::train::{FitOptions, RunDir, check_shadow_clip};
 
 /// Flags of `ptb finetune`.
 #[derive(Debug, Clone, Args)]
@@ -72,6 +72,7 @@ pub fn run(args: &FinetuneArgs) -> Result<()> {
     let corpus = encode_dir(&args.data.resolve()?, vocab)?;
     let cfg = args.recipe.config();
     let shadow_clip = (!args.no_shadow_clip).then_some(args.shadow_clip);
+    check_shadow_clip(shadow_clip)?;
     let run_dir = RunDir::new(&args.out);
     println!(
         "fine-tuning {} from {} with {} {} quantization, shadow weights {}",
