@@ -10,8 +10,9 @@ use crate::data::{EncodedCorpus, Split, Streams, Vocabulary};
 use crate::error::{Error, Result};
 use crate::eval::{Perplexity, evaluate, evaluate_packed};
 use crate::model::{FpLanguageModel, LmConfig, PackedLanguageModel, QuantLanguageModel, QuantSpec};
-use crate::train::{FitOptions, FitOutcome, RunDir, TrainConfig, check_shadow_clip, fit};
-use burn_amq::ClipWeights;
+use crate::train::{
+    FitOptions, FitOutcome, RunDir, TrainConfig, check_shadow_clip, clamp_shadow_weights, fit,
+};
 
 /// The CPU device every model lives on (Flex; the learner adds autodiff for training).
 pub fn device() -> Device {
@@ -74,10 +75,7 @@ pub fn finetune(
     run.save_config("quant.json", spec)?;
     vocab.save(&run.file("vocab.txt"))?;
     let model = QuantLanguageModel::from_fp(&fp, spec)?;
-    let model = match options.shadow_clip {
-        Some(bound) => model.map(&mut ClipWeights::new(-bound, bound)),
-        None => model,
-    };
+    let model = clamp_shadow_weights(model, options.shadow_clip);
     fit(model, corpus, cfg, run, options)
 }
 

@@ -22,7 +22,7 @@ use super::bst::CodeTable;
 use super::greedy::greedy;
 use super::kernel::Kern;
 use super::lsq::Normal;
-use super::uniform::level_alphas;
+use super::uniform::{level_alphas, max_abs};
 
 /// Where the alternating cycles start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,8 +59,7 @@ pub(crate) fn alternating(
     match start {
         Start::Greedy => greedy(kern, w, alphas, planes, words, &mut normal.c[..k]),
         Start::Uniform => {
-            let scale = w.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-            level_alphas(f64::from(scale), alphas);
+            level_alphas(f64::from(max_abs(w)), alphas);
             table.build(alphas);
             kern.bst_assign(w, table, planes, words, &mut normal.c[..k]);
         }

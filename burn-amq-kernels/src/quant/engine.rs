@@ -112,24 +112,12 @@ impl Workspace {
         match method {
             Method::Greedy => greedy(kern, w, alphas, planes, words, &mut self.normal.c[..k]),
             Method::Refined => refined(kern, w, alphas, planes, words, &mut self.normal),
-            Method::Alternating { cycles } => alternating(
+            Method::Alternating { cycles } | Method::AlternatingRefit { cycles } => alternating(
                 kern,
                 w,
                 Start::Greedy,
                 cycles,
-                false,
-                alphas,
-                planes,
-                words,
-                &mut self.normal,
-                &mut self.table,
-            ),
-            Method::AlternatingRefit { cycles } => alternating(
-                kern,
-                w,
-                Start::Greedy,
-                cycles,
-                true,
+                matches!(method, Method::AlternatingRefit { .. }),
                 alphas,
                 planes,
                 words,
@@ -144,9 +132,7 @@ impl Workspace {
         }
         canonicalize(w.len(), alphas, planes, words);
     }
-}
 
-impl Workspace {
     /// [`Method::AlternatingMultiStart`]: alternating from the greedy start into
     /// `alphas`/`planes`, from the uniform start into the spare buffers, and the spare result
     /// copied over when its squared error is lower. The errors are compared through

@@ -39,8 +39,9 @@ pub enum Method {
     },
     /// [`Method::Alternating`] run twice per vector, from the paper's greedy start and from
     /// the uniform levels on `[−max|w|, max|w|]`, keeping the result with the lower squared
-    /// error (the greedy one on a tie). This crate's addition, not the paper's: never worse
-    /// than `Alternating`, at twice its cost. It matters for rows with a few entries far
+    /// error (the greedy one on a tie; the errors are compared in f64 through the normal
+    /// equations, so "lower" holds to rounding). This crate's addition, not the paper's: never
+    /// worse than `Alternating`, at about twice its cost. It matters for rows with a few entries far
     /// larger than the rest, such as a recurrent matrix with a large diagonal, where the
     /// greedy start sets every α from mean residuals and the cycles cannot move a level out
     /// to the large entries.

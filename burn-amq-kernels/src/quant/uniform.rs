@@ -26,12 +26,17 @@ pub(crate) fn set_level(planes: &mut [u64], words: usize, k: usize, j: usize, t:
     }
 }
 
+/// `max|w|` (0 for an empty or all-zero `w`): the range of the uniform levels.
+pub(crate) fn max_abs(w: &[f32]) -> f32 {
+    w.iter().fold(0.0f32, |m, v| m.max(v.abs()))
+}
+
 /// Uniform quantization of `w` into `alphas`/`planes`. A zero row gets `s = 0`, all α = 0
 /// and every entry on the top level (all planes +1).
 pub(crate) fn uniform(w: &[f32], alphas: &mut [f32], planes: &mut [u64], words: usize) {
     let k = alphas.len();
     let top = (1u32 << k) - 1;
-    let s = w.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    let s = max_abs(w);
     level_alphas(f64::from(s), alphas);
     planes[..k * words].fill(0);
     for (j, &v) in w.iter().enumerate() {

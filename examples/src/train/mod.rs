@@ -67,6 +67,15 @@ pub fn check_shadow_clip(bound: Option<f32>) -> Result<()> {
     }
 }
 
+/// Clamps the quantized layers' shadow weights of `model` to `[−c, c]` for `Some(c)`;
+/// `None` returns it unchanged. Full-precision layers are never touched.
+pub fn clamp_shadow_weights<M: Module>(model: M, bound: Option<f32>) -> M {
+    match bound {
+        Some(c) => model.map(&mut burn_amq::ClipWeights::new(-c, c)),
+        None => model,
+    }
+}
+
 /// What [`fit`] returns.
 #[derive(Debug)]
 pub struct FitOutcome<M> {

@@ -8,11 +8,11 @@ use burn::optim::lr_scheduler::module_lr_scheduler::ModuleLearningRate;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::train::{InferenceStep, SequenceOutput, TrainOutput, TrainStep};
 
+use super::clamp_shadow_weights;
 use super::clip::clip_grad_norm;
 use super::monitor::Monitor;
 use crate::data::{LmBatch, Split};
 use crate::model::LmForward;
-use burn_amq::ClipWeights;
 
 /// `model` plus the [`Monitor`] its steps report to. Checkpoints hold `model`'s parameters
 /// (under the `model.` prefix); the monitor is not saved.
@@ -88,11 +88,7 @@ impl<M: Module + ModuleDisplay + LmForward + 'static> TrainStep for Trainable<M>
             None => grads,
         };
         let shadow_clip = self.monitor.shadow_clip();
-        let next = optim.step(lr, self, grads);
-        match shadow_clip {
-            Some(bound) => next.map(&mut ClipWeights::new(-bound, bound)),
-            None => next,
-        }
+        clamp_shadow_weights(optim.step(lr, self, grads), shadow_clip)
     }
 }
 
