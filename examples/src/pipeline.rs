@@ -11,7 +11,8 @@ use crate::error::{Error, Result};
 use crate::eval::{Perplexity, evaluate, evaluate_packed};
 use crate::model::{FpLanguageModel, LmConfig, PackedLanguageModel, QuantLanguageModel, QuantSpec};
 use crate::train::{
-    FitOptions, FitOutcome, RunDir, TrainConfig, check_shadow_clip, clamp_shadow_weights, fit,
+    FINETUNE_SETUP_FILE, FinetuneSetup, FitOptions, FitOutcome, RunDir, TrainConfig,
+    check_shadow_clip, clamp_shadow_weights, fit,
 };
 
 /// The CPU device every model lives on (Flex; the learner adds autodiff for training).
@@ -68,15 +69,52 @@ pub fn finetune(
         });
     }
     run.create()?;
+    let setup = FinetuneSetup::new().with_shadow_clip(options.shadow_clip);
     if options.resume {
         check_same_setup(run, &lm, &vocab)?;
+        check_same_finetuning(run, spec, &setup)?;
     }
     run.save_config("lm.json", &lm)?;
     run.save_config("quant.json", spec)?;
+    run.save_config(FINETUNE_SETUP_FILE, &setup)?;
     vocab.save(&run.file("vocab.txt"))?;
     let model = QuantLanguageModel::from_fp(&fp, spec)?;
     let model = clamp_shadow_weights(model, options.shadow_clip);
     fit(model, corpus, cfg, run, options)
+}
+
+/// A resumed fine-tuning run must keep its quantization and its shadow clamp; resuming
+/// with other flags would silently train a different model from the checkpoint. Runs
+/// written before `finetune.json` existed have no recorded clamp and are not checked for it.
+fn check_same_finetuning(run: &RunDir, spec: &QuantSpec, setup: &FinetuneSetup) -> Result<()> {
+    if let Some(old) = run.quant_spec()?
+        && &old != spec
+    {
+        return Err(Error::Checkpoint {
+            path: run.file("quant.json"),
+            reason: format!(
+                "the run was started with {old:?}, not {spec:?}; resume with its bits and method"
+            ),
+        });
+    }
+    if let Some(old) = run.optional_config::<FinetuneSetup>(FINETUNE_SETUP_FILE)?
+        && &old != setup
+    {
+        let flag = |clip: Option<f32>| {
+            clip.map_or("--no-shadow-clip".to_owned(), |c| {
+                format!("--shadow-clip {c}")
+            })
+        };
+        return Err(Error::Checkpoint {
+            path: run.file(FINETUNE_SETUP_FILE),
+            reason: format!(
+                "the run was started with {}, not {}; resume with the same flag",
+                flag(old.shadow_clip),
+                flag(setup.shadow_clip)
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// A resumed run must keep its architecture and vocabulary.

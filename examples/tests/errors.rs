@@ -192,3 +192,56 @@ fn packed_model_directory_errors() {
     let err = dir.load().unwrap_err();
     assert!(matches!(err, Error::Amq(_)), "{err}");
 }
+
+#[test]
+fn resuming_a_finetuned_run_with_other_settings() {
+    use burn_amq_examples::model::QuantSpec;
+    use burn_amq_examples::pipeline::finetune;
+    use burn_amq_examples::train::FINETUNE_SETUP_FILE;
+
+    let (fp_run, _) = trained_fp_run();
+    let corpus = tiny_corpus();
+    let run = RunDir::new(scratch("qat-resume-settings"));
+    let spec = QuantSpec::new();
+    let mut clamped = quiet(false);
+    clamped.shadow_clip = Some(1.0);
+    finetune(fp_run, &corpus, &spec, &tiny_recipe(1), &run, clamped).unwrap();
+    assert!(run.file(FINETUNE_SETUP_FILE).is_file());
+
+    // Another clamp, or none: refused, naming the flag the run was started with.
+    let mut resumed = clamped;
+    resumed.resume = true;
+    for (other, flag) in [(None, "--no-shadow-clip"), (Some(2.0), "--shadow-clip 2")] {
+        let mut options = resumed;
+        options.shadow_clip = other;
+        let err = finetune(fp_run, &corpus, &spec, &tiny_recipe(2), &run, options).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            matches!(&err, Error::Checkpoint { path, .. } if path.ends_with(FINETUNE_SETUP_FILE)),
+            "{err}"
+        );
+        assert!(
+            text.contains("--shadow-clip 1") && text.contains(flag),
+            "{text}"
+        );
+    }
+    // Other bits: refused as well.
+    let err = finetune(
+        fp_run,
+        &corpus,
+        &spec.clone().with_weight_bits(3),
+        &tiny_recipe(2),
+        &run,
+        resumed,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, Error::Checkpoint { path, .. } if path.ends_with("quant.json")),
+        "{err}"
+    );
+    // The refused attempts left the recorded settings alone; the same flags resume.
+    let outcome = finetune(fp_run, &corpus, &spec, &tiny_recipe(2), &run, resumed).unwrap();
+    assert_eq!(outcome.history.len(), 2);
+    let max_abs = |t: burn::prelude::Tensor<2>| -> f32 { t.abs().max().into_scalar() };
+    assert!(max_abs(outcome.model.decoder.weight.val()) <= 1.0);
+}

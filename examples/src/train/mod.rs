@@ -20,6 +20,7 @@ mod recipe;
 mod renderer;
 mod run_dir;
 mod scheduler;
+mod setup;
 mod trainable;
 
 use std::sync::Arc;
@@ -37,6 +38,7 @@ pub use recipe::TrainConfig;
 pub use renderer::QuietRenderer;
 pub use run_dir::RunDir;
 pub use scheduler::PlateauLr;
+pub use setup::{FINETUNE_SETUP_FILE, FinetuneSetup};
 pub use trainable::Trainable;
 
 use crate::data::{BpttBatcher, BpttDataset, EncodedCorpus, Split, Streams};

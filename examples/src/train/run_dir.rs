@@ -87,8 +87,15 @@ impl RunDir {
 
     /// Reads the quantization `DIR/quant.json`, `None` for a full-precision run.
     pub fn quant_spec(&self) -> Result<Option<QuantSpec>> {
-        if self.file("quant.json").is_file() {
-            self.load_config("quant.json").map(Some)
+        self.optional_config("quant.json")
+    }
+
+    /// Reads the config `DIR/name`, `None` when the file does not exist.
+    ///
+    /// Errors: [`Error::Checkpoint`] for a file that exists but does not parse.
+    pub fn optional_config<C: Config>(&self, name: &str) -> Result<Option<C>> {
+        if self.file(name).is_file() {
+            self.load_config(name).map(Some)
         } else {
             Ok(None)
         }
