@@ -42,8 +42,23 @@ pub struct ResultRow {
 }
 
 impl ResultRow {
-    /// What identifies a setting: rows with equal keys replace each other.
-    fn key(&self) -> (&str, &str, &str, Option<&str>, usize, usize, Option<f64>) {
+    /// What identifies a setting: rows with equal keys replace each other. The length of
+    /// training is part of it, so a run resumed for more epochs, or a copy of a run trained
+    /// further (a control), adds a row instead of replacing the shorter run's.
+    #[allow(clippy::type_complexity)]
+    fn key(
+        &self,
+    ) -> (
+        &str,
+        &str,
+        &str,
+        Option<&str>,
+        usize,
+        usize,
+        Option<f64>,
+        Option<usize>,
+        Option<f64>,
+    ) {
         (
             &self.dataset,
             &self.model,
@@ -52,6 +67,8 @@ impl ResultRow {
             self.w_bits,
             self.a_bits,
             self.shadow_clip,
+            self.epochs,
+            self.train_fraction,
         )
     }
 }
@@ -118,6 +135,19 @@ mod tests {
         merge_rows(&path, &[row("fp", 90.0), row("direct", 120.0)]).unwrap();
         let rows = read_rows(&path).unwrap();
         assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].test_ppl, Some(90.0));
+        // More epochs, or a part of an epoch: another row.
+        let longer = ResultRow {
+            epochs: Some(2),
+            ..row("fp", 80.0)
+        };
+        let partial = ResultRow {
+            train_fraction: Some(0.25),
+            ..row("fp", 85.0)
+        };
+        merge_rows(&path, &[longer, partial]).unwrap();
+        let rows = read_rows(&path).unwrap();
+        assert_eq!(rows.len(), 4);
         assert_eq!(rows[0].test_ppl, Some(90.0));
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.contains("\"packed_test_ppl\": null"), "{text}");
