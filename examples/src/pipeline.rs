@@ -87,16 +87,7 @@ pub fn finetune(
 /// with other flags would silently train a different model from the checkpoint. Runs
 /// written before `finetune.json` existed have no recorded clamp and are not checked for it.
 fn check_same_finetuning(run: &RunDir, spec: &QuantSpec, setup: &FinetuneSetup) -> Result<()> {
-    if let Some(old) = run.quant_spec()?
-        && &old != spec
-    {
-        return Err(Error::Checkpoint {
-            path: run.file("quant.json"),
-            reason: format!(
-                "the run was started with {old:?}, not {spec:?}; resume with its bits and method"
-            ),
-        });
-    }
+    check_recorded(run, "quant.json", spec, "; resume with its bits and method")?;
     if let Some(old) = run.optional_config::<FinetuneSetup>(FINETUNE_SETUP_FILE)?
         && &old != setup
     {
@@ -117,17 +108,26 @@ fn check_same_finetuning(run: &RunDir, spec: &QuantSpec, setup: &FinetuneSetup) 
     Ok(())
 }
 
+/// Fails with [`Error::Checkpoint`] when `DIR/name` records a config other than `new`
+/// (`hint` is appended to the reason); a missing file passes.
+fn check_recorded<C: Config + PartialEq + std::fmt::Debug>(
+    run: &RunDir,
+    name: &str,
+    new: &C,
+    hint: &str,
+) -> Result<()> {
+    match run.optional_config::<C>(name)? {
+        Some(old) if &old != new => Err(Error::Checkpoint {
+            path: run.file(name),
+            reason: format!("the run was started with {old:?}, not {new:?}{hint}"),
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// A resumed run must keep its architecture and vocabulary.
 fn check_same_setup(run: &RunDir, lm: &LmConfig, vocab: &Vocabulary) -> Result<()> {
-    if run.file("lm.json").is_file() {
-        let old = run.lm_config()?;
-        if &old != lm {
-            return Err(Error::Checkpoint {
-                path: run.file("lm.json"),
-                reason: format!("the run was started with {old:?}, not {lm:?}"),
-            });
-        }
-    }
+    check_recorded(run, "lm.json", lm, "")?;
     if run.file("vocab.txt").is_file() {
         let old = Vocabulary::load(&run.file("vocab.txt"))?;
         if &old != vocab {

@@ -41,24 +41,25 @@ pub struct ResultRow {
     pub shadow_clip: Option<f64>,
 }
 
+/// [`ResultRow::key`]: dataset, model, mode, method, weight and activation bits, shadow
+/// clamp, epochs, train fraction.
+type RowKey<'a> = (
+    &'a str,
+    &'a str,
+    &'a str,
+    Option<&'a str>,
+    usize,
+    usize,
+    Option<f64>,
+    Option<usize>,
+    Option<f64>,
+);
+
 impl ResultRow {
     /// What identifies a setting: rows with equal keys replace each other. The length of
     /// training is part of it, so a run resumed for more epochs, or a copy of a run trained
     /// further (a control), adds a row instead of replacing the shorter run's.
-    #[allow(clippy::type_complexity)]
-    fn key(
-        &self,
-    ) -> (
-        &str,
-        &str,
-        &str,
-        Option<&str>,
-        usize,
-        usize,
-        Option<f64>,
-        Option<usize>,
-        Option<f64>,
-    ) {
+    fn key(&self) -> RowKey<'_> {
         (
             &self.dataset,
             &self.model,
