@@ -102,7 +102,23 @@ impl QuantLinear {
     /// Applies the layer to `input` (`[..., d_input]` → `[..., d_output]`), like
     /// `burn::nn::Linear::forward`.
     pub fn forward<const D: usize>(&self, input: Tensor<D>) -> Tensor<D> {
-        let input = maybe_quantize_ste(self.input_quantizer.as_ref(), input);
+        self.forward_prequantized(self.quantize_input(input))
+    }
+
+    /// Activation-quantizes `input` along its last dimension as [`forward`](Self::forward)
+    /// does (with the straight-through estimator); the identity without an input quantizer.
+    pub fn quantize_input<const D: usize>(&self, input: Tensor<D>) -> Tensor<D> {
+        maybe_quantize_ste(self.input_quantizer.as_ref(), input)
+    }
+
+    /// Applies the layer to an input that [`quantize_input`](Self::quantize_input) has
+    /// already quantized, without quantizing it again.
+    ///
+    /// This is how dropout goes in front of a layer with a quantized input: quantize, then
+    /// drop, then `forward_prequantized`. Dropping first would hand the quantizer a vector
+    /// with half its entries zero and the rest scaled up, whose codes differ from those of
+    /// the undropped vector that evaluation and the packed model quantize.
+    pub fn forward_prequantized<const D: usize>(&self, input: Tensor<D>) -> Tensor<D> {
         let weight = maybe_quantize_ste(self.weight_quantizer.as_ref(), self.weight.val());
         let mut dims = input.dims();
         let [d_output, d_input] = weight.dims();

@@ -65,6 +65,30 @@ fn linear_quantizes_its_input_when_asked() {
 }
 
 #[test]
+fn linear_splits_into_input_quantization_and_a_prequantized_forward() {
+    let device = Device::flex();
+    let layer = QuantLinearConfig::new(70, 5)
+        .with_weight_bits(Some(2))
+        .with_act_bits(Some(2))
+        .init(&device)
+        .unwrap();
+    let x = gaussian([3, 70], 13, &device);
+    let q = layer.quantize_input(x.clone());
+    assert!(max_abs_diff(&q, &fake_quantize_vectors(x.clone(), 2, METHOD).unwrap()) < 1e-6);
+    assert!(max_abs_diff(&layer.forward_prequantized(q), &layer.forward(x.clone())) < 1e-5);
+    // `forward_prequantized` does not quantize what it gets: a vector with zeros in it (as
+    // after dropout) goes through the weights as it is.
+    let mask = Tensor::<2>::from_data(
+        TensorData::new((0..210).map(|i| (i % 2) as f32).collect::<Vec<f32>>(), [3, 70]),
+        &device,
+    );
+    let dropped = x * mask;
+    let bias = layer.bias.as_ref().unwrap().val().unsqueeze_dim(0);
+    let expected = dropped.clone().matmul(layer.effective_weight().transpose()) + bias;
+    assert!(max_abs_diff(&layer.forward_prequantized(dropped), &expected) < 1e-5);
+}
+
+#[test]
 fn embedding_rows_are_rows_of_the_quantized_table() {
     let device = Device::flex();
     let layer = QuantEmbeddingConfig::new(5, 8)

@@ -105,6 +105,25 @@ impl LmConfig {
     }
 }
 
+impl QuantLanguageModel {
+    /// The decoder's input as the decoder sees it: the hidden output activation-quantized,
+    /// then dropped out (dropout is inactive without autodiff).
+    ///
+    /// Quantizing before dropout keeps training on the codes that evaluation and the packed
+    /// model use. In the other order the quantizer would get vectors with half their entries
+    /// zero and the rest doubled; with 2 bits it then places its four values at about
+    /// `{−2a, 0, 0, +2a}` and the surviving entries keep one bit, so the network would be
+    /// trained under a coarser quantization than it is evaluated with.
+    pub fn decoder_input(&self, hidden: Tensor<3>) -> Tensor<3> {
+        self.dropout.forward(self.decoder.quantize_input(hidden))
+    }
+
+    fn decoder_forward(&self, hidden: Tensor<3>) -> Tensor<3> {
+        self.decoder
+            .forward_prequantized(self.decoder_input(hidden))
+    }
+}
+
 impl LmForward for QuantLanguageModel {
     fn forward_window(
         &self,
@@ -123,10 +142,57 @@ impl LmForward for QuantLanguageModel {
                 (out, RnnState::gru(last))
             }
         };
-        (self.decoder.forward(self.dropout.forward(hidden)), state)
+        (self.decoder_forward(hidden), state)
     }
 
     fn vocab_size(&self) -> usize {
         self.embedding.weight.dims()[0]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::tensor::Distribution;
+
+    use super::*;
+
+    /// Training must drop out the quantized hidden vector, not quantize the dropped one: every
+    /// entry the decoder sees is either dropped (0) or the quantized entry scaled by
+    /// `1 / (1 − p)`.
+    #[test]
+    fn decoder_input_is_quantized_before_dropout() {
+        let device = Device::flex().autodiff();
+        let config = LmConfig::new(12)
+            .with_d_embedding(8)
+            .with_d_hidden(40)
+            .with_dropout(0.5);
+        let model = config
+            .init_quant(&QuantSpec::new().with_act_bits(Some(2)), &device)
+            .unwrap();
+        let hidden = Tensor::<3>::random([3, 4, 40], Distribution::Uniform(-1.0, 1.0), &device);
+        let quantized: Vec<f32> = model
+            .decoder
+            .quantize_input(hidden.clone())
+            .into_data()
+            .to_vec()
+            .unwrap();
+        let seen: Vec<f32> = model.decoder_input(hidden).into_data().to_vec().unwrap();
+        let (mut dropped, mut kept) = (0, 0);
+        for (&s, &q) in seen.iter().zip(&quantized) {
+            if s == 0.0 {
+                dropped += 1;
+            } else {
+                assert!(
+                    (s - 2.0 * q).abs() <= 1e-5 * q.abs().max(1.0),
+                    "{s} vs 2 × {q}"
+                );
+                kept += 1;
+            }
+        }
+        // 480 entries at p = 0.5: both counts are far from 0 unless dropout is off.
+        assert!(
+            dropped > 100 && kept > 100,
+            "dropped {dropped}, kept {kept}"
+        );
     }
 }
