@@ -15,6 +15,11 @@
 //! - [`QuantEmbedding`]: none; its output rows are quantized weights.
 //!
 //! Gates, cell state, biases and nonlinearities stay in full precision.
+//!
+//! Dropout in front of a layer with a quantized input belongs after the quantization:
+//! `layer.forward_prequantized(dropout.forward(layer.quantize_input(x)))` (see
+//! [`QuantLinear::forward_prequantized`]); then training quantizes the same vectors that
+//! evaluation and the packed model do.
 
 mod embedding;
 mod gru;

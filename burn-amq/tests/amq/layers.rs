@@ -79,7 +79,10 @@ fn linear_splits_into_input_quantization_and_a_prequantized_forward() {
     // `forward_prequantized` does not quantize what it gets: a vector with zeros in it (as
     // after dropout) goes through the weights as it is.
     let mask = Tensor::<2>::from_data(
-        TensorData::new((0..210).map(|i| (i % 2) as f32).collect::<Vec<f32>>(), [3, 70]),
+        TensorData::new(
+            (0..210).map(|i| (i % 2) as f32).collect::<Vec<f32>>(),
+            [3, 70],
+        ),
         &device,
     );
     let dropped = x * mask;

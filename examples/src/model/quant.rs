@@ -174,9 +174,13 @@ mod tests {
             .decoder
             .quantize_input(hidden.clone())
             .into_data()
-            .to_vec()
+            .try_to_vec()
             .unwrap();
-        let seen: Vec<f32> = model.decoder_input(hidden).into_data().to_vec().unwrap();
+        let seen: Vec<f32> = model
+            .decoder_input(hidden)
+            .into_data()
+            .try_to_vec()
+            .unwrap();
         let (mut dropped, mut kept) = (0, 0);
         for (&s, &q) in seen.iter().zip(&quantized) {
             if s == 0.0 {
