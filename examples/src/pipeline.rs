@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::eval::{Perplexity, evaluate, evaluate_packed};
 use crate::model::{FpLanguageModel, LmConfig, PackedLanguageModel, QuantLanguageModel, QuantSpec};
 use crate::train::{
-    FINETUNE_SETUP_FILE, FinetuneSetup, FitOptions, FitOutcome, RunDir, TrainConfig,
+    FINETUNE_SETUP_FILE, FinetuneSetup, FitOptions, FitOutcome, RunDir, Stage, TrainConfig,
     check_shadow_clip, clamp_shadow_weights, fit,
 };
 
@@ -41,7 +41,7 @@ pub fn train_fp(
     let device = device();
     device.seed(cfg.seed);
     let model = lm.init_fp(&device)?;
-    fit(model, corpus, cfg, run, options)
+    fit(model, corpus, cfg, run, Stage::FullPrecision, options)
 }
 
 /// Converts the trained model of `from` to the quantized layers of `spec` and fine-tunes it.
@@ -80,7 +80,7 @@ pub fn finetune(
     vocab.save(&run.file("vocab.txt"))?;
     let model = QuantLanguageModel::from_fp(&fp, spec)?;
     let model = clamp_shadow_weights(model, options.shadow_clip);
-    fit(model, corpus, cfg, run, options)
+    fit(model, corpus, cfg, run, Stage::FineTuning, options)
 }
 
 /// A resumed fine-tuning run must keep its quantization and its shadow clamp; resuming

@@ -34,7 +34,7 @@ use burn::train::{Learner, SupervisedTraining};
 
 pub use clip::{clip_grad_norm, grad_norm};
 pub use monitor::{EpochSummary, Monitor, MonitorSettings, format_seconds};
-pub use recipe::TrainConfig;
+pub use recipe::{Stage, TrainConfig};
 pub use renderer::QuietRenderer;
 pub use run_dir::RunDir;
 pub use scheduler::PlateauLr;
@@ -93,7 +93,8 @@ pub struct FitOutcome<M> {
 }
 
 /// Trains `model` on `corpus` with the recipe `cfg`, writing checkpoints, logs and the best
-/// model into `run` (see [`RunDir`]). The model's device must be a Flex device (autodiff is
+/// model into `run` (see [`RunDir`]). `stage` picks the dropout stream
+/// ([`TrainConfig::seed_after`]), so fine-tuning does not replay its base run's masks. The model's device must be a Flex device (autodiff is
 /// added by the learner).
 ///
 /// Errors: invalid recipe, too little data, an unreadable or mismatched checkpoint when
@@ -103,6 +104,7 @@ pub fn fit<M>(
     corpus: &EncodedCorpus,
     cfg: &TrainConfig,
     run: &RunDir,
+    stage: Stage,
     options: FitOptions,
 ) -> Result<FitOutcome<M>>
 where
@@ -184,7 +186,7 @@ where
         .first()
         .cloned()
         .unwrap_or_else(Device::flex);
-    device.seed(cfg.seed_after(start_epoch.unwrap_or(0)));
+    device.seed(cfg.seed_after(stage, start_epoch.unwrap_or(0)));
     let loader_train = DataLoaderBuilder::new(BpttBatcher::new(Split::Train))
         .batch_size(1)
         .set_device(device.clone())

@@ -52,14 +52,18 @@ pub struct TrainConfig {
 }
 
 impl TrainConfig {
-    /// The device RNG seed for a run that starts after `epochs_done` finished epochs:
-    /// `seed` for a fresh run, a different value for every resume point. Reseeding a
-    /// resumed run with `seed` itself would replay the dropout masks of epochs it has
-    /// already trained on the same windows.
-    pub fn seed_after(&self, epochs_done: usize) -> u64 {
-        // An odd multiplier: distinct epochs give distinct seeds.
+    /// The device RNG seed for a run of `stage` that starts after `epochs_done` finished
+    /// epochs: `seed` for a fresh full-precision run, a different value for every resume
+    /// point and for every fine-tuning epoch. Reseeding a resumed run with `seed` itself
+    /// would replay the dropout masks of epochs it has already trained on the same
+    /// windows; so would a fine-tuning run seeded like the run it starts from (its epoch
+    /// `e` would draw the base's epoch-`e` masks).
+    pub fn seed_after(&self, stage: Stage, epochs_done: usize) -> u64 {
+        // An odd multiplier is a bijection modulo 2^64, so distinct (stage, epoch) indices
+        // give distinct seeds; fine-tuning epochs are indexed from 2^32 on.
+        let index = stage.first_index().wrapping_add(epochs_done as u64);
         self.seed
-            .wrapping_add((epochs_done as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+            .wrapping_add(index.wrapping_mul(0x9E37_79B9_7F4A_7C15))
     }
 
     /// Rejects values the run cannot use.
@@ -111,19 +115,61 @@ impl TrainConfig {
     }
 }
 
+/// Which kind of run draws from the device RNG: fine-tuning must not replay the dropout
+/// masks of the full-precision run it starts from (see [`TrainConfig::seed_after`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Full-precision training (`ptb train`).
+    FullPrecision,
+    /// Quantization-aware fine-tuning from a trained model (`ptb finetune`).
+    FineTuning,
+}
+
+impl Stage {
+    fn first_index(self) -> u64 {
+        match self {
+            Stage::FullPrecision => 0,
+            Stage::FineTuning => 1 << 32,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use std::collections::HashSet;
+
     use super::*;
 
     #[test]
     fn resumed_runs_get_fresh_seeds() {
         let cfg = TrainConfig::new().with_seed(7);
-        assert_eq!(cfg.seed_after(0), 7);
-        let seeds: std::collections::HashSet<u64> = (0..100).map(|e| cfg.seed_after(e)).collect();
+        assert_eq!(cfg.seed_after(Stage::FullPrecision, 0), 7);
+        let seeds: HashSet<u64> = (0..100)
+            .map(|e| cfg.seed_after(Stage::FullPrecision, e))
+            .collect();
         assert_eq!(seeds.len(), 100);
         assert_ne!(
-            TrainConfig::new().with_seed(8).seed_after(3),
-            cfg.seed_after(3)
+            TrainConfig::new()
+                .with_seed(8)
+                .seed_after(Stage::FullPrecision, 3),
+            cfg.seed_after(Stage::FullPrecision, 3)
+        );
+    }
+
+    #[test]
+    fn fine_tuning_never_reuses_a_full_precision_seed() {
+        let cfg = TrainConfig::new();
+        let stage_seeds =
+            |stage| -> HashSet<u64> { (0..1000).map(|e| cfg.seed_after(stage, e)).collect() };
+        let fp = stage_seeds(Stage::FullPrecision);
+        let ft = stage_seeds(Stage::FineTuning);
+        assert_eq!(ft.len(), 1000);
+        assert!(fp.is_disjoint(&ft));
+        // The seed the same config's first training epoch used is not the first
+        // fine-tuning epoch's: the masks of the base's epoch 1 are not replayed.
+        assert_ne!(
+            cfg.seed_after(Stage::FineTuning, 0),
+            cfg.seed_after(Stage::FullPrecision, 0)
         );
     }
 }
