@@ -94,8 +94,8 @@ pub struct FitOutcome<M> {
 
 /// Trains `model` on `corpus` with the recipe `cfg`, writing checkpoints, logs and the best
 /// model into `run` (see [`RunDir`]). `stage` picks the dropout stream
-/// ([`TrainConfig::seed_after`]), so fine-tuning does not replay its base run's masks. The model's device must be a Flex device (autodiff is
-/// added by the learner).
+/// ([`TrainConfig::seed_after`]), so fine-tuning does not replay its base run's masks.
+/// The model's device must be a Flex device (autodiff is added by the learner).
 ///
 /// Errors: invalid recipe, too little data, an unreadable or mismatched checkpoint when
 /// resuming, an error inside the learner, unwritable files.
