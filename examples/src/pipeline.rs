@@ -12,7 +12,7 @@ use crate::eval::{Perplexity, evaluate, evaluate_packed};
 use crate::model::{FpLanguageModel, LmConfig, PackedLanguageModel, QuantLanguageModel, QuantSpec};
 use crate::train::{
     FINETUNE_SETUP_FILE, FinetuneSetup, FitOptions, FitOutcome, RunDir, Stage, TrainConfig,
-    check_shadow_clip, clamp_shadow_weights, fit,
+    check_dropout, check_shadow_clip, clamp_shadow_weights, fit,
 };
 
 /// The CPU device every model lives on (Flex; the learner adds autodiff for training).
@@ -60,6 +60,7 @@ pub fn finetune(
     options: FitOptions,
 ) -> Result<FitOutcome<QuantLanguageModel>> {
     check_shadow_clip(options.shadow_clip)?;
+    check_dropout(options.dropout)?;
     let (lm, vocab, fp) = load_fp(from)?;
     if corpus.vocab != vocab {
         return Err(Error::VocabularyMismatch {
@@ -69,7 +70,9 @@ pub fn finetune(
         });
     }
     run.create()?;
-    let setup = FinetuneSetup::new().with_shadow_clip(options.shadow_clip);
+    let setup = FinetuneSetup::new()
+        .with_shadow_clip(options.shadow_clip)
+        .with_dropout(options.dropout);
     if options.resume {
         check_same_setup(run, &lm, &vocab)?;
         check_same_finetuning(run, spec, &setup)?;
@@ -78,7 +81,10 @@ pub fn finetune(
     run.save_config("quant.json", spec)?;
     run.save_config(FINETUNE_SETUP_FILE, &setup)?;
     vocab.save(&run.file("vocab.txt"))?;
-    let model = QuantLanguageModel::from_fp(&fp, spec)?;
+    let mut model = QuantLanguageModel::from_fp(&fp, spec)?;
+    if let Some(p) = options.dropout {
+        model = model.with_dropout(p);
+    }
     let model = clamp_shadow_weights(model, options.shadow_clip);
     fit(model, corpus, cfg, run, Stage::FineTuning, options)
 }
@@ -91,17 +97,12 @@ fn check_same_finetuning(run: &RunDir, spec: &QuantSpec, setup: &FinetuneSetup) 
     if let Some(old) = run.optional_config::<FinetuneSetup>(FINETUNE_SETUP_FILE)?
         && &old != setup
     {
-        let flag = |clip: Option<f32>| {
-            clip.map_or("--no-shadow-clip".to_owned(), |c| {
-                format!("--shadow-clip {c}")
-            })
-        };
         return Err(Error::Checkpoint {
             path: run.file(FINETUNE_SETUP_FILE),
             reason: format!(
-                "the run was started with {}, not {}; resume with the same flag",
-                flag(old.shadow_clip),
-                flag(setup.shadow_clip)
+                "the run was started with {}, not {}; resume with the same flags",
+                old.flags(),
+                setup.flags()
             ),
         });
     }

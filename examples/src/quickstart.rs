@@ -146,6 +146,7 @@ pub fn run_quickstart(cfg: &QuickstartConfig) -> Result<QuickstartReport> {
         .with_dropout(cfg.dropout);
     let options = FitOptions {
         shadow_clip: None,
+        dropout: None,
         resume: false,
         echo: cfg.echo,
     };

@@ -39,10 +39,15 @@ pub struct ResultRow {
     /// (`--shadow-clip`; `null`: not clamped, or not a fine-tuned row).
     #[serde(default)]
     pub shadow_clip: Option<f64>,
+    /// Training rows: the dropout probability the model was trained with (for a fine-tuned
+    /// row, the fine-tuning's: `--dropout`, else the base model's). `null` for direct rows
+    /// and for rows written before this field existed.
+    #[serde(default)]
+    pub dropout: Option<f64>,
 }
 
 /// [`ResultRow::key`]: dataset, model, mode, method, weight and activation bits, shadow
-/// clamp, epochs, train fraction.
+/// clamp, epochs, train fraction, dropout.
 type RowKey<'a> = (
     &'a str,
     &'a str,
@@ -52,6 +57,7 @@ type RowKey<'a> = (
     usize,
     Option<f64>,
     Option<usize>,
+    Option<f64>,
     Option<f64>,
 );
 
@@ -70,6 +76,7 @@ impl ResultRow {
             self.shadow_clip,
             self.epochs,
             self.train_fraction,
+            self.dropout,
         )
     }
 }
@@ -125,6 +132,7 @@ mod tests {
             epochs: Some(1),
             train_fraction: Some(1.0),
             shadow_clip: None,
+            dropout: Some(0.5),
         }
     }
 
@@ -137,7 +145,7 @@ mod tests {
         let rows = read_rows(&path).unwrap();
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0].test_ppl, Some(90.0));
-        // More epochs, or a part of an epoch: another row.
+        // More epochs, a part of an epoch, or another dropout: another row.
         let longer = ResultRow {
             epochs: Some(2),
             ..row("fp", 80.0)
@@ -146,9 +154,13 @@ mod tests {
             train_fraction: Some(0.25),
             ..row("fp", 85.0)
         };
-        merge_rows(&path, &[longer, partial]).unwrap();
+        let lighter = ResultRow {
+            dropout: Some(0.3),
+            ..row("fp", 88.0)
+        };
+        merge_rows(&path, &[longer, partial, lighter]).unwrap();
         let rows = read_rows(&path).unwrap();
-        assert_eq!(rows.len(), 4);
+        assert_eq!(rows.len(), 5);
         assert_eq!(rows[0].test_ppl, Some(90.0));
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.contains("\"packed_test_ppl\": null"), "{text}");

@@ -62,6 +62,7 @@ pub fn scratch(name: &str) -> PathBuf {
 pub fn quiet(resume: bool) -> FitOptions {
     FitOptions {
         shadow_clip: None,
+        dropout: None,
         resume,
         echo: false,
     }

@@ -225,6 +225,36 @@ fn resuming_a_finetuned_run_with_other_settings() {
             "{text}"
         );
     }
+    // Another fine-tuning dropout: refused, naming both.
+    let mut lighter = resumed;
+    lighter.dropout = Some(0.3);
+    let err = finetune(fp_run, &corpus, &spec, &tiny_recipe(2), &run, lighter).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        matches!(&err, Error::Checkpoint { path, .. } if path.ends_with(FINETUNE_SETUP_FILE)),
+        "{err}"
+    );
+    assert!(text.contains("--dropout 0.3"), "{text}");
+    // A dropout outside [0, 1): refused before anything is written.
+    for bad in [1.0, -0.1, f64::NAN] {
+        let mut options = quiet(false);
+        options.dropout = Some(bad);
+        let other = RunDir::new(scratch("qat-bad-dropout"));
+        let err = finetune(fp_run, &corpus, &spec, &tiny_recipe(1), &other, options).unwrap_err();
+        assert!(matches!(err, Error::InvalidArgument(_)), "{err}");
+        assert!(!other.file(FINETUNE_SETUP_FILE).exists());
+    }
+    // A lighter dropout is what the fine-tuned model trains with, also after a resume
+    // (loading the checkpoint keeps the module's dropout).
+    let light_run = RunDir::new(scratch("qat-light-dropout"));
+    let mut light = quiet(false);
+    light.dropout = Some(0.2);
+    let outcome = finetune(fp_run, &corpus, &spec, &tiny_recipe(1), &light_run, light).unwrap();
+    assert_eq!(outcome.model.dropout.prob, 0.2);
+    light.resume = true;
+    let outcome = finetune(fp_run, &corpus, &spec, &tiny_recipe(2), &light_run, light).unwrap();
+    assert_eq!(outcome.history.len(), 2);
+    assert_eq!(outcome.model.dropout.prob, 0.2);
     // Other bits: refused as well.
     let err = finetune(
         fp_run,

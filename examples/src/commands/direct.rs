@@ -123,6 +123,7 @@ pub fn run(args: &DirectArgs) -> Result<()> {
                 epochs: None,
                 train_fraction: None,
                 shadow_clip: None,
+                dropout: None,
             });
         }
     }

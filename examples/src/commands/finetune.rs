@@ -48,6 +48,10 @@ pub struct FinetuneArgs {
     /// GRU's large recurrent self-connections).
     #[arg(long, conflicts_with = "shadow_clip")]
     pub no_shadow_clip: bool,
+    /// Dropout probability while fine-tuning (default: the base model's). Quantization
+    /// already regularizes, so a quantized model may underfit under the base's dropout.
+    #[arg(long, value_name = "P")]
+    pub dropout: Option<f64>,
     #[command(flatten)]
     /// Corpus.
     pub data: DataArgs,
@@ -75,11 +79,12 @@ pub fn run(args: &FinetuneArgs) -> Result<()> {
     check_shadow_clip(shadow_clip)?;
     let run_dir = RunDir::new(&args.out);
     println!(
-        "fine-tuning {} from {} with {} {} quantization, shadow weights {}",
+        "fine-tuning {} from {} with {} {} quantization, dropout {}, shadow weights {}",
         lm.name(),
         from.path().display(),
         spec.bits_label(),
         method.name(),
+        args.dropout.unwrap_or(lm.dropout),
         shadow_clip.map_or("not clamped".to_owned(), |c| format!(
             "clamped to [-{c}, {c}]"
         ))
@@ -92,6 +97,7 @@ pub fn run(args: &FinetuneArgs) -> Result<()> {
         &run_dir,
         FitOptions {
             shadow_clip,
+            dropout: args.dropout,
             resume: args.recipe.resume,
             echo: true,
         },
@@ -148,6 +154,7 @@ pub fn run(args: &FinetuneArgs) -> Result<()> {
         epochs: Some(outcome.history.len()),
         train_fraction: Some(cfg.train_fraction),
         shadow_clip: shadow_clip.map(f64::from),
+        dropout: Some(args.dropout.unwrap_or(lm.dropout)),
     }])?;
     if gap > PACKED_TOLERANCE {
         return Err(Error::PackedMismatch {

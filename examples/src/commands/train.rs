@@ -88,6 +88,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         &run_dir,
         FitOptions {
             shadow_clip: None,
+            dropout: None,
             resume: args.recipe.resume,
             echo: true,
         },
@@ -137,5 +138,6 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         epochs: Some(outcome.history.len()),
         train_fraction: Some(cfg.train_fraction),
         shadow_clip: None,
+        dropout: Some(lm.dropout),
     }])
 }

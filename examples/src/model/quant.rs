@@ -57,6 +57,15 @@ impl QuantLanguageModel {
     }
 }
 
+impl QuantLanguageModel {
+    /// The same model with dropout probability `prob` (e.g. lighter dropout for
+    /// fine-tuning, since quantization already regularizes); the caller checks `prob`.
+    pub fn with_dropout(mut self, prob: f64) -> Self {
+        self.dropout = DropoutConfig::new(prob).init();
+        self
+    }
+}
+
 impl LmConfig {
     /// A freshly initialised quantized model (the shape a fine-tuned checkpoint loads into).
     pub fn init_quant(&self, spec: &QuantSpec, device: &Device) -> Result<QuantLanguageModel> {

@@ -51,10 +51,26 @@ pub struct FitOptions {
     /// Clamp the quantized layers' shadow weights to `[−c, c]` after every step (the
     /// paper: `Some(1.0)`); `None` leaves them free. Full-precision training ignores it.
     pub shadow_clip: Option<f32>,
+    /// Fine-tuning only: the dropout probability of the quantized model, in `[0, 1)`;
+    /// `None` keeps the base model's. Full-precision training ignores it (its dropout is
+    /// the architecture's, [`crate::model::LmConfig::dropout`]).
+    pub dropout: Option<f64>,
     /// Continue after the last checkpoint in the run directory.
     pub resume: bool,
     /// Print progress and epoch lines to stdout (they always go to `train.log`).
     pub echo: bool,
+}
+
+/// Checks a fine-tuning dropout probability: it must lie in `[0, 1)`.
+///
+/// Errors: [`Error::InvalidArgument`] for anything else (NaN included).
+pub fn check_dropout(dropout: Option<f64>) -> Result<()> {
+    match dropout {
+        Some(p) if !(0.0..1.0).contains(&p) => Err(Error::InvalidArgument(format!(
+            "dropout must be in [0, 1), not {p}"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// Checks a shadow-weight clip bound: it must be finite and positive.

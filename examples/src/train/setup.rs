@@ -13,4 +13,38 @@ pub struct FinetuneSetup {
     /// clamped.
     #[config(default = "None")]
     pub shadow_clip: Option<f32>,
+    /// The dropout probability of the fine-tuned model ([`super::FitOptions::dropout`]);
+    /// `None`: the base model's. Runs recorded before this field existed read as `None`.
+    #[config(default = "None")]
+    pub dropout: Option<f64>,
+}
+
+impl FinetuneSetup {
+    /// The `ptb finetune` flags that reproduce this setup, e.g.
+    /// `"--no-shadow-clip --dropout 0.3"`.
+    pub fn flags(&self) -> String {
+        let clip = self.shadow_clip.map_or("--no-shadow-clip".to_owned(), |c| {
+            format!("--shadow-clip {c}")
+        });
+        match self.dropout {
+            Some(p) => format!("{clip} --dropout {p}"),
+            None => clip,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A `finetune.json` written before the dropout field existed still loads, as "the base
+    /// model's dropout".
+    #[test]
+    fn old_setup_files_load_without_dropout() {
+        let old: FinetuneSetup = serde_json::from_str(r#"{"shadow_clip": 1.0}"#).unwrap();
+        assert_eq!(old, FinetuneSetup::new().with_shadow_clip(Some(1.0)));
+        assert_eq!(old.flags(), "--shadow-clip 1");
+        let new = FinetuneSetup::new().with_dropout(Some(0.3));
+        assert_eq!(new.flags(), "--no-shadow-clip --dropout 0.3");
+    }
 }
