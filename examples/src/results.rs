@@ -44,10 +44,14 @@ pub struct ResultRow {
     /// and for rows written before this field existed.
     #[serde(default)]
     pub dropout: Option<f64>,
+    /// Fine-tuning only: the decoder's weight bits when `--decoder-bits` set them apart
+    /// from `w_bits` (`null`: the decoder has `w_bits`).
+    #[serde(default)]
+    pub decoder_bits: Option<usize>,
 }
 
 /// [`ResultRow::key`]: dataset, model, mode, method, weight and activation bits, shadow
-/// clamp, epochs, train fraction, dropout.
+/// clamp, epochs, train fraction, dropout, decoder bits.
 type RowKey<'a> = (
     &'a str,
     &'a str,
@@ -59,6 +63,7 @@ type RowKey<'a> = (
     Option<usize>,
     Option<f64>,
     Option<f64>,
+    Option<usize>,
 );
 
 impl ResultRow {
@@ -77,6 +82,7 @@ impl ResultRow {
             self.epochs,
             self.train_fraction,
             self.dropout,
+            self.decoder_bits,
         )
     }
 }
@@ -133,6 +139,7 @@ mod tests {
             train_fraction: Some(1.0),
             shadow_clip: None,
             dropout: Some(0.5),
+            decoder_bits: None,
         }
     }
 
@@ -145,7 +152,7 @@ mod tests {
         let rows = read_rows(&path).unwrap();
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0].test_ppl, Some(90.0));
-        // More epochs, a part of an epoch, or another dropout: another row.
+        // More epochs, a part of an epoch, another dropout or decoder width: another row.
         let longer = ResultRow {
             epochs: Some(2),
             ..row("fp", 80.0)
@@ -158,9 +165,13 @@ mod tests {
             dropout: Some(0.3),
             ..row("fp", 88.0)
         };
-        merge_rows(&path, &[longer, partial, lighter]).unwrap();
+        let wide_decoder = ResultRow {
+            decoder_bits: Some(8),
+            ..row("fp", 87.0)
+        };
+        merge_rows(&path, &[longer, partial, lighter, wide_decoder]).unwrap();
         let rows = read_rows(&path).unwrap();
-        assert_eq!(rows.len(), 5);
+        assert_eq!(rows.len(), 6);
         assert_eq!(rows[0].test_ppl, Some(90.0));
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.contains("\"packed_test_ppl\": null"), "{text}");

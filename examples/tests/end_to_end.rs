@@ -4,7 +4,7 @@ mod common;
 
 use burn_amq_examples::data::Split;
 use burn_amq_examples::generate::generate;
-use burn_amq_examples::model::{PackedLanguageModel, QuantSpec};
+use burn_amq_examples::model::{PackedLanguageModel, QuantLanguageModel, QuantSpec};
 use burn_amq_examples::packed_dir::PackedDir;
 use burn_amq_examples::pipeline::{
     PACKED_TOLERANCE, finetune, load_fp, load_quant, packed_perplexity, relative_gap,
@@ -243,4 +243,36 @@ fn gru_and_weights_only_models_pack_consistently() {
             "{name}: packed {packed_ppl} vs fake-quantized {fake}"
         );
     }
+}
+
+#[test]
+fn wider_decoder_bits_reach_the_decoder_and_its_packed_form() {
+    let (fp_run, _) = trained_fp_run();
+    let corpus = tiny_corpus();
+    let spec = QuantSpec::new().with_decoder_weight_bits(Some(8));
+    let run = RunDir::new(scratch("qat-decoder-bits"));
+    let outcome = finetune(fp_run, &corpus, &spec, &tiny_recipe(1), &run, quiet(false)).unwrap();
+    let bits = |q: Option<burn_amq::Quantizer>| q.map(|q| q.bits());
+    assert_eq!(bits(outcome.model.decoder.weight_quantizer()), Some(8));
+    assert_eq!(bits(outcome.model.embedding.weight_quantizer()), Some(2));
+
+    let (_, spec_loaded, _, model) = load_quant(&run).unwrap();
+    assert_eq!(spec_loaded, spec);
+    let fake = split_perplexity(&model, &corpus, Split::Test, 4, 12)
+        .unwrap()
+        .value();
+    let mut packed = PackedLanguageModel::from_quantized(&model).unwrap();
+    let packed_ppl = packed_perplexity(&mut packed, &corpus, Split::Test, 4)
+        .unwrap()
+        .value();
+    assert!(
+        relative_gap(packed_ppl, fake) < PACKED_TOLERANCE,
+        "packed {packed_ppl} vs fake-quantized {fake}"
+    );
+    // The 8-bit decoder keeps 8 planes per row: more storage than the all-2-bit model.
+    let narrow = PackedLanguageModel::from_quantized(
+        &QuantLanguageModel::from_fp(&load_fp(fp_run).unwrap().2, &QuantSpec::new()).unwrap(),
+    )
+    .unwrap();
+    assert!(packed.storage_bytes() > narrow.storage_bytes());
 }

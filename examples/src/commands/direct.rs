@@ -124,6 +124,7 @@ pub fn run(args: &DirectArgs) -> Result<()> {
                 train_fraction: None,
                 shadow_clip: None,
                 dropout: None,
+                decoder_bits: None,
             });
         }
     }

@@ -37,6 +37,10 @@ pub struct FinetuneArgs {
     /// alternating-multistart[:T] (T: alternating cycles, default 2).
     #[arg(long, default_value = "alternating")]
     pub method: String,
+    /// Weight bits of the decoder (softmax) matrix alone (default: --w-bits); an ablation,
+    /// since the paper does not say how it quantizes that matrix.
+    #[arg(long, value_name = "BITS")]
+    pub decoder_bits: Option<usize>,
     /// Quantize the recurrent layer's input again (it is already a quantized embedding row).
     #[arg(long)]
     pub quantize_rnn_input: bool,
@@ -70,7 +74,8 @@ pub fn run(args: &FinetuneArgs) -> Result<()> {
         .with_weight_bits(args.w_bits)
         .with_act_bits(optional_bits(args.a_bits))
         .with_method(method)
-        .with_quantize_rnn_input(args.quantize_rnn_input);
+        .with_quantize_rnn_input(args.quantize_rnn_input)
+        .with_decoder_weight_bits(args.decoder_bits);
     let from = RunDir::new(&args.from);
     let (lm, vocab, _) = load_fp(&from)?;
     let corpus = encode_dir(&args.data.resolve()?, vocab)?;
@@ -155,6 +160,7 @@ pub fn run(args: &FinetuneArgs) -> Result<()> {
         train_fraction: Some(cfg.train_fraction),
         shadow_clip: shadow_clip.map(f64::from),
         dropout: Some(args.dropout.unwrap_or(lm.dropout)),
+        decoder_bits: args.decoder_bits,
     }])?;
     if gap > PACKED_TOLERANCE {
         return Err(Error::PackedMismatch {

@@ -139,5 +139,6 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         train_fraction: Some(cfg.train_fraction),
         shadow_clip: None,
         dropout: Some(lm.dropout),
+        decoder_bits: None,
     }])
 }

@@ -88,6 +88,11 @@ pub struct QuantSpec {
     /// product on lookup tables over f32 values.
     #[config(default = false)]
     pub quantize_rnn_input: bool,
+    /// Bits per decoder (softmax) weight when they differ from `weight_bits` (`1..=8`; an
+    /// ablation: the paper does not say how it quantizes that matrix). `None`: `weight_bits`.
+    /// Specs saved before this field existed read as `None`.
+    #[config(default = "None")]
+    pub decoder_weight_bits: Option<usize>,
 }
 
 impl QuantSpec {
@@ -111,17 +116,51 @@ impl QuantSpec {
     /// The settings of the decoder (its input, the hidden output, is quantized).
     pub fn decoder(&self) -> QuantizationConfig {
         QuantizationConfig::new()
-            .with_weight_bits(Some(self.weight_bits))
+            .with_weight_bits(Some(self.decoder_bits()))
             .with_act_bits(self.act_bits)
             .with_method(self.method)
             .with_quantize_input(true)
     }
 
-    /// `"W/A"` bits, e.g. `"2/2"` or `"2/f32"`.
+    /// The decoder's weight bits: `decoder_weight_bits`, else `weight_bits`.
+    pub fn decoder_bits(&self) -> usize {
+        self.decoder_weight_bits.unwrap_or(self.weight_bits)
+    }
+
+    /// `"W/A"` bits, e.g. `"2/2"` or `"2/f32"`; a decoder with other weight bits is named,
+    /// e.g. `"2/2, decoder 8"`.
     pub fn bits_label(&self) -> String {
-        match self.act_bits {
+        let bits = match self.act_bits {
             Some(a) => format!("{}/{a}", self.weight_bits),
             None => format!("{}/f32", self.weight_bits),
+        };
+        match self.decoder_weight_bits {
+            Some(d) if d != self.weight_bits => format!("{bits}, decoder {d}"),
+            _ => bits,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The decoder override reaches only the decoder, and a spec saved before it existed
+    /// still loads.
+    #[test]
+    fn decoder_bits_override_only_the_decoder() {
+        let spec = QuantSpec::new().with_decoder_weight_bits(Some(8));
+        assert_eq!(spec.decoder().weight_bits, Some(8));
+        assert_eq!(spec.recurrent().weight_bits, Some(2));
+        assert_eq!(spec.embedding().weight_bits, Some(2));
+        assert_eq!(spec.bits_label(), "2/2, decoder 8");
+        assert_eq!(QuantSpec::new().decoder().weight_bits, Some(2));
+        assert_eq!(QuantSpec::new().bits_label(), "2/2");
+        let old: QuantSpec = serde_json::from_str(
+            r#"{"weight_bits": 3, "act_bits": 3, "method": {"Alternating": {"cycles": 2}}, "quantize_rnn_input": false}"#,
+        )
+        .unwrap();
+        assert_eq!(old.decoder_weight_bits, None);
+        assert_eq!(old.decoder_bits(), 3);
     }
 }
