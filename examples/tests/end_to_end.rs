@@ -108,18 +108,7 @@ fn finetuned_packed_model_matches_fake_quantization() {
 
     let (_, spec_loaded, vocab, model) = load_quant(&run).unwrap();
     assert_eq!(spec_loaded, spec);
-    let fake = split_perplexity(&model, &corpus, Split::Test, 4, 12)
-        .unwrap()
-        .value();
-    let mut packed = PackedLanguageModel::from_quantized(&model).unwrap();
-    let packed_ppl = packed_perplexity(&mut packed, &corpus, Split::Test, 4)
-        .unwrap()
-        .value();
-    let gap = relative_gap(packed_ppl, fake);
-    assert!(
-        gap < PACKED_TOLERANCE,
-        "packed {packed_ppl} vs fake-quantized {fake}"
-    );
+    let (fake, packed_ppl, mut packed) = packed_matching_fake("lstm-w2a2", &model, &corpus);
     assert!(fake < vocab.len() as f64, "{fake}");
     // 2-bit planes plus one f32 coefficient per row and plane: at least 4x smaller even for
     // these 32-wide rows (one 64-bit word per row and plane).
@@ -230,18 +219,7 @@ fn gru_and_weights_only_models_pack_consistently() {
     ] {
         let run = RunDir::new(scratch(name));
         let outcome = finetune(&fp_run, &corpus, &spec, &tiny_recipe(1), &run, options).unwrap();
-        let fake = split_perplexity(&outcome.model, &corpus, Split::Test, 4, 12)
-            .unwrap()
-            .value();
-        let mut packed = PackedLanguageModel::from_quantized(&outcome.model).unwrap();
-        let packed_ppl = packed_perplexity(&mut packed, &corpus, Split::Test, 4)
-            .unwrap()
-            .value();
-        println!("{name}: fake-quantized {fake:.4}, packed {packed_ppl:.4}");
-        assert!(
-            relative_gap(packed_ppl, fake) < PACKED_TOLERANCE,
-            "{name}: packed {packed_ppl} vs fake-quantized {fake}"
-        );
+        packed_matching_fake(name, &outcome.model, &corpus);
     }
 }
 
@@ -258,21 +236,34 @@ fn wider_decoder_bits_reach_the_decoder_and_its_packed_form() {
 
     let (_, spec_loaded, _, model) = load_quant(&run).unwrap();
     assert_eq!(spec_loaded, spec);
-    let fake = split_perplexity(&model, &corpus, Split::Test, 4, 12)
-        .unwrap()
-        .value();
-    let mut packed = PackedLanguageModel::from_quantized(&model).unwrap();
-    let packed_ppl = packed_perplexity(&mut packed, &corpus, Split::Test, 4)
-        .unwrap()
-        .value();
-    assert!(
-        relative_gap(packed_ppl, fake) < PACKED_TOLERANCE,
-        "packed {packed_ppl} vs fake-quantized {fake}"
-    );
+    let (_, _, packed) = packed_matching_fake("lstm-w2a2-decoder8", &model, &corpus);
     // The 8-bit decoder keeps 8 planes per row: more storage than the all-2-bit model.
     let narrow = PackedLanguageModel::from_quantized(
         &QuantLanguageModel::from_fp(&load_fp(fp_run).unwrap().2, &QuantSpec::new()).unwrap(),
     )
     .unwrap();
     assert!(packed.storage_bytes() > narrow.storage_bytes());
+}
+
+/// Packs `model` and asserts that the packed test perplexity agrees with the fake-quantized
+/// one within [`PACKED_TOLERANCE`] (`name` labels the message); returns both perplexities
+/// (fake-quantized, packed) and the packed model.
+fn packed_matching_fake(
+    name: &str,
+    model: &QuantLanguageModel,
+    corpus: &burn_amq_examples::data::EncodedCorpus,
+) -> (f64, f64, PackedLanguageModel) {
+    let fake = split_perplexity(model, corpus, Split::Test, 4, 12)
+        .unwrap()
+        .value();
+    let mut packed = PackedLanguageModel::from_quantized(model).unwrap();
+    let packed_ppl = packed_perplexity(&mut packed, corpus, Split::Test, 4)
+        .unwrap()
+        .value();
+    println!("{name}: fake-quantized {fake:.4}, packed {packed_ppl:.4}");
+    assert!(
+        relative_gap(packed_ppl, fake) < PACKED_TOLERANCE,
+        "{name}: packed {packed_ppl} vs fake-quantized {fake}"
+    );
+    (fake, packed_ppl, packed)
 }

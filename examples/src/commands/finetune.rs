@@ -75,13 +75,16 @@ pub fn run(args: &FinetuneArgs) -> Result<()> {
         .with_act_bits(optional_bits(args.a_bits))
         .with_method(method)
         .with_quantize_rnn_input(args.quantize_rnn_input)
-        .with_decoder_weight_bits(args.decoder_bits);
+        // `--decoder-bits` equal to `--w-bits` is the plain model: record it as such, so
+        // that its quant.json and result rows match a run without the flag.
+        .with_decoder_weight_bits(args.decoder_bits.filter(|&d| d != args.w_bits));
     let from = RunDir::new(&args.from);
     let (lm, vocab, _) = load_fp(&from)?;
     let corpus = encode_dir(&args.data.resolve()?, vocab)?;
     let cfg = args.recipe.config();
     let shadow_clip = (!args.no_shadow_clip).then_some(args.shadow_clip);
     check_shadow_clip(shadow_clip)?;
+    let dropout = args.dropout.unwrap_or(lm.dropout);
     let run_dir = RunDir::new(&args.out);
     println!(
         "fine-tuning {} from {} with {} {} quantization, dropout {}, shadow weights {}",
@@ -89,7 +92,7 @@ pub fn run(args: &FinetuneArgs) -> Result<()> {
         from.path().display(),
         spec.bits_label(),
         method.name(),
-        args.dropout.unwrap_or(lm.dropout),
+        dropout,
         shadow_clip.map_or("not clamped".to_owned(), |c| format!(
             "clamped to [-{c}, {c}]"
         ))
@@ -159,8 +162,8 @@ pub fn run(args: &FinetuneArgs) -> Result<()> {
         epochs: Some(outcome.history.len()),
         train_fraction: Some(cfg.train_fraction),
         shadow_clip: shadow_clip.map(f64::from),
-        dropout: Some(args.dropout.unwrap_or(lm.dropout)),
-        decoder_bits: args.decoder_bits,
+        dropout: Some(dropout),
+        decoder_bits: spec.decoder_weight_bits,
     }])?;
     if gap > PACKED_TOLERANCE {
         return Err(Error::PackedMismatch {

@@ -55,9 +55,7 @@ impl QuantLanguageModel {
             decoder: QuantLinear::from_linear(&fp.decoder, &spec.decoder())?,
         })
     }
-}
 
-impl QuantLanguageModel {
     /// The same model with dropout probability `prob` (e.g. lighter dropout for
     /// fine-tuning, since quantization already regularizes); the caller checks `prob`.
     pub fn with_dropout(mut self, prob: f64) -> Self {
