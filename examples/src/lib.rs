@@ -8,6 +8,7 @@ pub mod data;
 pub mod direct;
 pub mod error;
 pub mod eval;
+pub mod export;
 pub mod generate;
 pub mod model;
 pub mod packed_dir;

@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
-use burn_amq_examples::commands::{direct, eval, finetune, generate, train};
+use burn_amq_examples::commands::{direct, eval, export, finetune, generate, train};
 
 /// Language modelling on Penn Treebank (Mikolov splits) with alternating multi-bit
 /// quantization (Xu et al., ICLR 2018).
@@ -35,6 +35,9 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Sample text from the packed model of a fine-tuned run, word by word.
     Generate(generate::GenerateArgs),
+    /// Write a run's best model, with its architecture and vocabulary, to a new directory,
+    /// f16 by default (half the size, no training state): a base to fine-tune or evaluate.
+    Export(export::ExportArgs),
 }
 
 fn main() {
@@ -45,6 +48,7 @@ fn main() {
         Command::Direct(args) => direct::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Generate(args) => generate::run(args),
+        Command::Export(args) => export::run(args),
     };
     if let Err(error) = result {
         eprintln!("error: {error}");

@@ -3,6 +3,7 @@
 pub mod common;
 pub mod direct;
 pub mod eval;
+pub mod export;
 pub mod finetune;
 pub mod generate;
 pub mod train;

@@ -174,6 +174,8 @@ impl RunDir {
     }
 
     /// Loads `module`'s parameters from a burnpack file, as [`Error::Checkpoint`] on failure.
+    /// Stored tensors are cast to the dtypes of `module`'s parameters, so an f16 file (a
+    /// `ptb export`) loads into an f32 model as f32.
     pub fn load_module<M: Module>(path: &Path, module: M) -> Result<M> {
         if !path.is_file() {
             return Err(Error::Checkpoint {
@@ -181,10 +183,14 @@ impl RunDir {
                 reason: "file not found".into(),
             });
         }
-        module.try_load_file(path).map_err(|e| Error::Checkpoint {
+        let fail = |e: burn::store::RecordError| Error::Checkpoint {
             path: path.to_path_buf(),
             reason: e.to_string(),
-        })
+        };
+        let record = ModuleRecord::load(path).map_err(fail)?;
+        module
+            .try_load_record(record.cast_to_module_dtype())
+            .map_err(fail)
     }
 
     /// Saves `module`'s parameters to a burnpack file.
