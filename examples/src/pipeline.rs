@@ -12,7 +12,7 @@ use crate::eval::{Perplexity, evaluate, evaluate_packed};
 use crate::model::{FpLanguageModel, LmConfig, PackedLanguageModel, QuantLanguageModel, QuantSpec};
 use crate::train::{
     FINETUNE_SETUP_FILE, FinetuneSetup, FitOptions, FitOutcome, RunDir, Stage, TrainConfig,
-    check_dropout, check_shadow_clip, clamp_shadow_weights, fit,
+    WARM_START_FILE, WarmStart, check_dropout, check_shadow_clip, clamp_shadow_weights, fit,
 };
 
 /// The CPU device every model lives on (Flex; the learner adds autodiff for training).
@@ -33,8 +33,21 @@ pub fn train_fp(
         .vocab
         .check_size(lm.vocab_size, "the corpus vocabulary")?;
     run.create()?;
+    let init_file = run.file(WARM_START_FILE);
     if options.resume {
         check_same_setup(run, lm, &corpus.vocab)?;
+        if let Some(init) = run.optional_config::<WarmStart>(WARM_START_FILE)? {
+            return Err(Error::Checkpoint {
+                path: init_file,
+                reason: format!(
+                    "the run started from {}; resume it with --init-from {}",
+                    init.source, init.source
+                ),
+            });
+        }
+    } else if init_file.is_file() {
+        // A fresh start in a directory that held a warm-started run: it is no longer one.
+        std::fs::remove_file(&init_file).map_err(|e| Error::io(&init_file, e))?;
     }
     run.save_config("lm.json", lm)?;
     corpus.vocab.save(&run.file("vocab.txt"))?;
@@ -42,6 +55,78 @@ pub fn train_fp(
     device.seed(cfg.seed);
     let model = lm.init_fp(&device)?;
     fit(model, corpus, cfg, run, Stage::FullPrecision, options)
+}
+
+/// Trains the full-precision model of `base` (a run or a `ptb export` directory) further in
+/// the new run `run`: a warm start, with the base's architecture and vocabulary and the
+/// recipe `cfg` from its first epoch (learning rate `cfg.lr`; SGD keeps no other state).
+/// The run records the base in `init.json`; resuming it needs the same `base`. Epochs are
+/// numbered from 1 in `run`, and the dropout stream continues the base's
+/// ([`Stage::WarmStart`]), so the first epoch does not replay the base's first masks.
+///
+/// Errors: `base` not a full-precision model directory ([`Error::Checkpoint`]), a corpus
+/// with another vocabulary ([`Error::VocabularyMismatch`]), `run` equal to `base`
+/// ([`Error::InvalidArgument`]), resuming with another base ([`Error::Checkpoint`]), and
+/// those of training.
+pub fn train_fp_from(
+    base: &RunDir,
+    corpus: &EncodedCorpus,
+    cfg: &TrainConfig,
+    run: &RunDir,
+    options: FitOptions,
+) -> Result<FitOutcome<FpLanguageModel>> {
+    if base.path() == run.path() {
+        return Err(Error::InvalidArgument(format!(
+            "{} cannot start from itself; continue a run with --resume",
+            run.path().display()
+        )));
+    }
+    if base.quant_spec()?.is_some() {
+        return Err(Error::Checkpoint {
+            path: base.file("quant.json"),
+            reason: "a fine-tuned (quantized) model cannot start full-precision training".into(),
+        });
+    }
+    let (lm, vocab, model) = load_fp(base)?;
+    if corpus.vocab != vocab {
+        return Err(Error::VocabularyMismatch {
+            what: "the corpus vocabulary (encode the data with the base's vocab.txt)".into(),
+            expected: vocab.len(),
+            found: corpus.vocab.len(),
+        });
+    }
+    let base_epochs = base.history()?.last().map_or(0, |e| e.epoch);
+    let init = WarmStart::new(base.path().display().to_string(), base_epochs);
+    run.create()?;
+    if options.resume {
+        check_same_setup(run, &lm, &vocab)?;
+        match run.optional_config::<WarmStart>(WARM_START_FILE)? {
+            Some(old) if old == init => {}
+            old => {
+                return Err(Error::Checkpoint {
+                    path: run.file(WARM_START_FILE),
+                    reason: match old {
+                        Some(old) => format!(
+                            "the run started from {} after {} epochs, not from {} after {}",
+                            old.source, old.base_epochs, init.source, init.base_epochs
+                        ),
+                        None => "the run was not started with --init-from".into(),
+                    },
+                });
+            }
+        }
+    }
+    run.save_config("lm.json", &lm)?;
+    run.save_config(WARM_START_FILE, &init)?;
+    vocab.save(&run.file("vocab.txt"))?;
+    fit(
+        model,
+        corpus,
+        cfg,
+        run,
+        Stage::WarmStart { base_epochs },
+        options,
+    )
 }
 
 /// Converts the trained model of `from` to the quantized layers of `spec` and fine-tunes it.

@@ -48,10 +48,16 @@ pub struct ResultRow {
     /// from `w_bits` (`null`: the decoder has `w_bits`).
     #[serde(default)]
     pub decoder_bits: Option<usize>,
+    /// The model a row's run started from: the directory name of `--from` (fine-tuning,
+    /// direct quantization) or `--init-from` (a warm-started full-precision run), e.g.
+    /// `"ptb-lstm-e10"`; `null` for a full-precision run from scratch and for rows written
+    /// before this field existed.
+    #[serde(default)]
+    pub base: Option<String>,
 }
 
 /// [`ResultRow::key`]: dataset, model, mode, method, weight and activation bits, shadow
-/// clamp, epochs, train fraction, dropout, decoder bits.
+/// clamp, epochs, train fraction, dropout, decoder bits, base.
 type RowKey<'a> = (
     &'a str,
     &'a str,
@@ -64,6 +70,7 @@ type RowKey<'a> = (
     Option<f64>,
     Option<f64>,
     Option<usize>,
+    Option<&'a str>,
 );
 
 impl ResultRow {
@@ -83,6 +90,7 @@ impl ResultRow {
             self.train_fraction,
             self.dropout,
             self.decoder_bits,
+            self.base.as_deref(),
         )
     }
 }
@@ -99,8 +107,9 @@ pub fn read_rows(path: &Path) -> Result<Vec<ResultRow>> {
     })
 }
 
-/// Adds `rows` to the file at `path`: a row with the same dataset, model, mode, method,
-/// bits and shadow clip replaces the old one, others are appended.
+/// Adds `rows` to the file at `path`: a row with the same setting ([`ResultRow`]'s key:
+/// model, mode, method, bits, clamp, epochs, fraction, dropout, decoder bits and base)
+/// replaces the old one, others are appended.
 pub fn merge_rows(path: &Path, rows: &[ResultRow]) -> Result<()> {
     let mut all = read_rows(path)?;
     for row in rows {
@@ -140,6 +149,7 @@ mod tests {
             shadow_clip: None,
             dropout: Some(0.5),
             decoder_bits: None,
+            base: None,
         }
     }
 
@@ -169,12 +179,26 @@ mod tests {
             decoder_bits: Some(8),
             ..row("fp", 87.0)
         };
-        merge_rows(&path, &[longer, partial, lighter, wide_decoder]).unwrap();
+        let other_base = ResultRow {
+            base: Some("ptb-lstm-e10".into()),
+            ..row("fp", 86.0)
+        };
+        merge_rows(&path, &[longer, partial, lighter, wide_decoder, other_base]).unwrap();
         let rows = read_rows(&path).unwrap();
-        assert_eq!(rows.len(), 6);
+        assert_eq!(rows.len(), 7);
+        assert_eq!(rows[6].base.as_deref(), Some("ptb-lstm-e10"));
         assert_eq!(rows[0].test_ppl, Some(90.0));
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.contains("\"packed_test_ppl\": null"), "{text}");
         std::fs::remove_file(&path).unwrap();
+    }
+
+    /// Rows written before the `base` field existed read as `base: null`.
+    #[test]
+    fn old_rows_load_without_a_base() {
+        let mut value = serde_json::to_value(row("fp", 100.0)).unwrap();
+        value.as_object_mut().unwrap().remove("base");
+        let old: ResultRow = serde_json::from_value(value).unwrap();
+        assert_eq!(old, row("fp", 100.0));
     }
 }

@@ -158,6 +158,14 @@ pub fn optional_bits(bits: usize) -> Option<usize> {
     (bits > 0).then_some(bits)
 }
 
+/// The name a result row gives the model directory `dir` it started from: its last path
+/// component (`results/bases/ptb-lstm-e10` and `target/runs/ptb-lstm-e10` are both
+/// `ptb-lstm-e10`, the same model before and after `ptb export`).
+pub fn base_label(dir: &Path) -> Option<String> {
+    dir.file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+}
+
 /// A markdown table.
 pub fn print_table(header: &[&str], rows: &[Vec<String>]) {
     println!("| {} |", header.join(" | "));

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::common::{DataArgs, ResultsArgs, parse_method, ppl_cell, print_table};
+use super::common::{DataArgs, ResultsArgs, base_label, parse_method, ppl_cell, print_table};
 use crate::data::Split;
 use crate::direct::{MatrixGroup, quantize_weights_in};
 use crate::error::{Error, Result};
@@ -125,6 +125,7 @@ pub fn run(args: &DirectArgs) -> Result<()> {
                 shadow_clip: None,
                 dropout: None,
                 decoder_bits: None,
+                base: base_label(&args.from),
             });
         }
     }

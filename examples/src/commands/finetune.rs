@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::common::{
-    DataArgs, RecipeArgs, ResultsArgs, optional_bits, ppl_cell, print_table, trainable_method,
+    DataArgs, RecipeArgs, ResultsArgs, base_label, optional_bits, ppl_cell, print_table,
+    trainable_method,
 };
 use crate::data::Split;
 use crate::error::{Error, Result};
@@ -164,6 +165,7 @@ pub fn run(args: &FinetuneArgs) -> Result<()> {
         shadow_clip: shadow_clip.map(f64::from),
         dropout: Some(dropout),
         decoder_bits: spec.decoder_weight_bits,
+        base: base_label(&args.from),
     }])?;
     if gap > PACKED_TOLERANCE {
         return Err(Error::PackedMismatch {

@@ -1,14 +1,14 @@
 //! `ptb train`: a full-precision language model with Burn's learner.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 
-use super::common::{DataArgs, RecipeArgs, ResultsArgs, ppl_cell, print_table};
-use crate::data::{Split, load_corpus};
+use super::common::{DataArgs, RecipeArgs, ResultsArgs, base_label, ppl_cell, print_table};
+use crate::data::{EncodedCorpus, Split, load_corpus};
 use crate::error::Result;
 use crate::model::{CellKind, LmConfig};
-use crate::pipeline::{split_perplexity, train_fp};
+use crate::pipeline::{encode_dir, load_fp, split_perplexity, train_fp, train_fp_from};
 use crate::results::ResultRow;
 use crate::train::{FitOptions, RunDir};
 
@@ -39,6 +39,12 @@ pub struct TrainArgs {
     /// Run directory (checkpoints, logs, the best model).
     #[arg(long, default_value = "target/runs/ptb-lstm")]
     pub out: PathBuf,
+    /// Start from the trained full-precision model in DIR (a run, or a `ptb export` such as
+    /// `results/bases/ptb-lstm-e10`) instead of a fresh initialisation. The architecture and
+    /// vocabulary are the base's; epochs count from 1 at `--lr`, and the dropout stream
+    /// continues the base's. Give the same flag again with `--resume`.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["cell", "emb", "hidden", "vocab", "dropout"])]
+    pub init_from: Option<PathBuf>,
     /// Recurrent cell.
     #[arg(long, value_enum, default_value_t = CellArg::Lstm)]
     pub cell: CellArg,
@@ -62,10 +68,7 @@ pub struct TrainArgs {
     pub results: ResultsArgs,
 }
 
-/// Runs `ptb train`.
-pub fn run(args: &TrainArgs) -> Result<()> {
-    let dir = args.data.resolve()?;
-    let corpus = load_corpus(&dir, Some(args.vocab))?;
+fn print_corpus(dir: &Path, corpus: &EncodedCorpus) {
     println!(
         "corpus {}: {} train / {} valid / {} test tokens, vocabulary {}",
         dir.display(),
@@ -74,25 +77,45 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         corpus.test.len(),
         corpus.vocab.len()
     );
-    let lm = LmConfig::new(corpus.vocab.len())
-        .with_d_embedding(args.emb)
-        .with_d_hidden(args.hidden)
-        .with_cell(args.cell.into())
-        .with_dropout(args.dropout);
+}
+
+/// Runs `ptb train`.
+pub fn run(args: &TrainArgs) -> Result<()> {
+    let dir = args.data.resolve()?;
     let cfg = args.recipe.config();
     let run_dir = RunDir::new(&args.out);
-    let outcome = train_fp(
-        &corpus,
-        &lm,
-        &cfg,
-        &run_dir,
-        FitOptions {
-            shadow_clip: None,
-            dropout: None,
-            resume: args.recipe.resume,
-            echo: true,
-        },
-    )?;
+    let options = FitOptions {
+        shadow_clip: None,
+        dropout: None,
+        resume: args.recipe.resume,
+        echo: true,
+    };
+    let (lm, corpus, outcome) = match &args.init_from {
+        Some(base) => {
+            let base = RunDir::new(base);
+            let (lm, vocab, _) = load_fp(&base)?;
+            let corpus = encode_dir(&dir, vocab)?;
+            print_corpus(&dir, &corpus);
+            println!(
+                "training {} further, starting from {}",
+                lm.name(),
+                base.path().display()
+            );
+            let outcome = train_fp_from(&base, &corpus, &cfg, &run_dir, options)?;
+            (lm, corpus, outcome)
+        }
+        None => {
+            let corpus = load_corpus(&dir, Some(args.vocab))?;
+            print_corpus(&dir, &corpus);
+            let lm = LmConfig::new(corpus.vocab.len())
+                .with_d_embedding(args.emb)
+                .with_d_hidden(args.hidden)
+                .with_cell(args.cell.into())
+                .with_dropout(args.dropout);
+            let outcome = train_fp(&corpus, &lm, &cfg, &run_dir, options)?;
+            (lm, corpus, outcome)
+        }
+    };
     if let Some(reason) = &outcome.stopped {
         println!("training stopped early: {reason}");
     }
@@ -139,6 +162,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         train_fraction: Some(cfg.train_fraction),
         shadow_clip: None,
         dropout: Some(lm.dropout),
+        base: args.init_from.as_deref().and_then(base_label),
         decoder_bits: None,
     }])
 }

@@ -38,7 +38,7 @@ pub use recipe::{Stage, TrainConfig};
 pub use renderer::QuietRenderer;
 pub use run_dir::RunDir;
 pub use scheduler::PlateauLr;
-pub use setup::{FINETUNE_SETUP_FILE, FinetuneSetup};
+pub use setup::{FINETUNE_SETUP_FILE, FinetuneSetup, WARM_START_FILE, WarmStart};
 pub use trainable::Trainable;
 
 use crate::data::{BpttBatcher, BpttDataset, EncodedCorpus, Split, Streams};

@@ -123,6 +123,14 @@ pub enum Stage {
     FullPrecision,
     /// Quantization-aware fine-tuning from a trained model (`ptb finetune`).
     FineTuning,
+    /// Full-precision training that starts from the weights of a model trained for
+    /// `base_epochs` epochs (`ptb train --init-from`). It continues the base run's stream,
+    /// as resuming the base itself would: its first epoch draws the masks the base's epoch
+    /// `base_epochs + 1` would have drawn, not those of the base's epoch 1 again.
+    WarmStart {
+        /// Epochs the base model had finished.
+        base_epochs: usize,
+    },
 }
 
 impl Stage {
@@ -130,6 +138,7 @@ impl Stage {
         match self {
             Stage::FullPrecision => 0,
             Stage::FineTuning => 1 << 32,
+            Stage::WarmStart { base_epochs } => base_epochs as u64,
         }
     }
 }
@@ -169,6 +178,22 @@ mod tests {
         // fine-tuning epoch's: the masks of the base's epoch 1 are not replayed.
         assert_ne!(
             cfg.seed_after(Stage::FineTuning, 0),
+            cfg.seed_after(Stage::FullPrecision, 0)
+        );
+    }
+
+    #[test]
+    fn a_warm_start_continues_its_base_stream() {
+        let cfg = TrainConfig::new().with_seed(3);
+        let warm = Stage::WarmStart { base_epochs: 10 };
+        for done in 0..5 {
+            assert_eq!(
+                cfg.seed_after(warm, done),
+                cfg.seed_after(Stage::FullPrecision, 10 + done)
+            );
+        }
+        assert_ne!(
+            cfg.seed_after(warm, 0),
             cfg.seed_after(Stage::FullPrecision, 0)
         );
     }

@@ -1,9 +1,23 @@
-//! The fine-tuning settings a run directory records so that `--resume` can check them.
+//! The settings a run directory records so that `--resume` can check them: how a
+//! fine-tuned run was set up, and which model a warm-started run began from.
 
 use burn::config::Config;
 
 /// Where a fine-tuned run records its [`FinetuneSetup`].
 pub const FINETUNE_SETUP_FILE: &str = "finetune.json";
+
+/// Where a warm-started full-precision run records its [`WarmStart`].
+pub const WARM_START_FILE: &str = "init.json";
+
+/// The model a full-precision run started from instead of a fresh initialisation
+/// (`ptb train --init-from`, `DIR/init.json`).
+#[derive(Config, Debug, PartialEq)]
+pub struct WarmStart {
+    /// The base model directory (a run or a `ptb export`), as given.
+    pub source: String,
+    /// The epochs the base had finished (the last epoch of its `history.json`).
+    pub base_epochs: usize,
+}
 
 /// The fine-tuning settings that belong neither to the model (`quant.json`) nor to the
 /// recipe (`train.json`) but that a resumed run must keep (`DIR/finetune.json`).
