@@ -5,7 +5,8 @@
 //! ```text
 //! OUT/lm.json        architecture          OUT/vocab.txt     vocabulary
 //! OUT/quant.json     fine-tuned runs only  OUT/model.bpk     the best model, f16 or f32
-//! OUT/train.json, history.json, finetune.json, train.log     provenance, where the run has them
+//! OUT/train.json, history.json, finetune.json, init.json, train.log
+//!                    provenance, where the run has them
 //! OUT/export.json    where the model came from and how it is stored
 //! ```
 //!
@@ -23,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::pipeline::{load_fp, load_quant};
-use crate::train::RunDir;
+use crate::train::{RunDir, WARM_START_FILE};
 
 /// How the weights of an exported model are stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
@@ -57,8 +58,15 @@ pub struct ExportInfo {
     pub quantized: bool,
 }
 
-/// Files copied verbatim when the source run has them.
-const PROVENANCE_FILES: [&str; 4] = ["train.json", "history.json", "finetune.json", "train.log"];
+/// Files copied verbatim when the source run has them. `init.json` keeps a warm-started
+/// run's base, so that a warm start from the export continues the whole dropout stream.
+const PROVENANCE_FILES: [&str; 5] = [
+    "train.json",
+    "history.json",
+    "finetune.json",
+    WARM_START_FILE,
+    "train.log",
+];
 
 /// Casts every float parameter to one dtype, keeping ids and gradient settings.
 struct CastFloats(DType);

@@ -95,7 +95,7 @@ pub fn train_fp_from(
             found: corpus.vocab.len(),
         });
     }
-    let base_epochs = base.history()?.last().map_or(0, |e| e.epoch);
+    let base_epochs = epochs_behind(base)?;
     let init = WarmStart::new(base.path().display().to_string(), base_epochs);
     run.create()?;
     if options.resume {
@@ -127,6 +127,17 @@ pub fn train_fp_from(
         Stage::WarmStart { base_epochs },
         options,
     )
+}
+
+/// The epochs of full-precision training behind the model of `dir`: its own (the last epoch
+/// of its `history.json`) and, when it was itself warm-started, those behind its base. A
+/// chain of warm starts thus draws the dropout masks of one run resumed at the same epochs.
+fn epochs_behind(dir: &RunDir) -> Result<usize> {
+    let own = dir.history()?.last().map_or(0, |e| e.epoch);
+    let inherited = dir
+        .optional_config::<WarmStart>(WARM_START_FILE)?
+        .map_or(0, |init| init.base_epochs);
+    Ok(own + inherited)
 }
 
 /// Converts the trained model of `from` to the quantized layers of `spec` and fine-tunes it.

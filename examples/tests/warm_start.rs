@@ -68,6 +68,47 @@ fn warm_start_from_an_export_matches_resuming_the_run() {
     assert!(!warm_dir.file("init.json").exists());
 }
 
+/// A warm start from the export of a warm-started run continues the whole stream: a run,
+/// a warm start from it, then a warm start from that one's export, is the run resumed
+/// after its first and after its second epoch.
+#[test]
+fn chained_warm_starts_match_one_resumed_run() {
+    let _turn = serial();
+    let corpus = tiny_corpus();
+    let lm = tiny_lm(corpus.vocab.len());
+    let run = RunDir::new(scratch("chain-base"));
+    let first = train_fp(&corpus, &lm, &tiny_recipe(1), &run, quiet(false)).unwrap();
+    let middle = RunDir::new(scratch("chain-middle"));
+    let recipe = tiny_recipe(1).with_lr(first.history[0].next_lr);
+    let second = train_fp_from(&run, &corpus, &recipe, &middle, quiet(false)).unwrap();
+    let export = RunDir::new(scratch("chain-export"));
+    export_run(&middle, &export, StoredPrecision::F32).unwrap();
+    let exported: WarmStart = export.optional_config("init.json").unwrap().unwrap();
+    assert_eq!(exported.base_epochs, 1);
+
+    let last = RunDir::new(scratch("chain-last"));
+    let recipe = tiny_recipe(1).with_lr(second.history[0].next_lr);
+    let third = train_fp_from(&export, &corpus, &recipe, &last, quiet(false)).unwrap();
+    let init: WarmStart = last.optional_config("init.json").unwrap().unwrap();
+    assert_eq!(
+        init.base_epochs, 2,
+        "one epoch of the export plus one behind it"
+    );
+
+    // Each process start reseeds from the epochs done, so the reference resumes at the same
+    // epochs as the chain starts: after one and after two.
+    train_fp(&corpus, &lm, &tiny_recipe(2), &run, quiet(true)).unwrap();
+    let resumed = train_fp(&corpus, &lm, &tiny_recipe(3), &run, quiet(true)).unwrap();
+    assert_eq!(resumed.history.len(), 3);
+    let (a, b) = (&third.history[0], &resumed.history[2]);
+    assert_eq!(a.train_ppl, b.train_ppl, "{a:?} vs {b:?}");
+    assert_eq!(a.valid_ppl, b.valid_ppl, "{a:?} vs {b:?}");
+    assert_eq!(
+        values(third.model.decoder.weight.val()),
+        values(resumed.model.decoder.weight.val())
+    );
+}
+
 #[test]
 fn warm_start_refuses_what_it_cannot_continue() {
     let _turn = serial();

@@ -15,7 +15,9 @@ pub const WARM_START_FILE: &str = "init.json";
 pub struct WarmStart {
     /// The base model directory (a run or a `ptb export`), as given.
     pub source: String,
-    /// The epochs the base had finished (the last epoch of its `history.json`).
+    /// The epochs of training behind the base: the last epoch of its `history.json`, plus
+    /// its own `base_epochs` when the base was itself warm-started. The run's dropout stream
+    /// continues from there.
     pub base_epochs: usize,
 }
 
