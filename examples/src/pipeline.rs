@@ -129,6 +129,24 @@ pub fn train_fp_from(
     )
 }
 
+/// The best validation perplexity in the history of the run (or export) `dir`: where a warm
+/// start from it begins the plateau rule to continue its schedule
+/// ([`FitOptions::plateau_best`]).
+///
+/// Errors: [`Error::Checkpoint`] when `dir` has no epoch with a finite validation perplexity
+/// (or no readable `history.json`).
+pub fn best_valid_of(dir: &RunDir) -> Result<f64> {
+    dir.history()?
+        .iter()
+        .map(|e| e.valid_ppl)
+        .filter(|v| v.is_finite())
+        .reduce(f64::min)
+        .ok_or_else(|| Error::Checkpoint {
+            path: dir.file("history.json"),
+            reason: "no epoch with a validation perplexity to continue the schedule from".into(),
+        })
+}
+
 /// The epochs of full-precision training behind the model of `dir`: its own (the last epoch
 /// of its `history.json`) and, when it was itself warm-started, those behind its base. A
 /// chain of warm starts thus draws the dropout masks of one run resumed at the same epochs.

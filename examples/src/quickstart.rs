@@ -148,6 +148,7 @@ pub fn run_quickstart(cfg: &QuickstartConfig) -> Result<QuickstartReport> {
         shadow_clip: None,
         dropout: None,
         resume: false,
+        plateau_best: None,
         echo: cfg.echo,
     };
     let fp_run = RunDir::new(cfg.out.join("fp"));

@@ -64,6 +64,7 @@ pub fn quiet(resume: bool) -> FitOptions {
         shadow_clip: None,
         dropout: None,
         resume,
+        plateau_best: None,
         echo: false,
     }
 }

@@ -8,8 +8,8 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use burn_amq_examples::Error;
 use burn_amq_examples::export::{StoredPrecision, export_run};
 use burn_amq_examples::model::QuantSpec;
-use burn_amq_examples::pipeline::{finetune, load_fp, train_fp, train_fp_from};
-use burn_amq_examples::train::{RunDir, WarmStart};
+use burn_amq_examples::pipeline::{best_valid_of, finetune, load_fp, train_fp, train_fp_from};
+use burn_amq_examples::train::{FitOptions, RunDir, WarmStart};
 use common::*;
 
 /// Training draws dropout masks from Burn's global generator: a test that compares runs
@@ -143,4 +143,52 @@ fn warm_start_refuses_what_it_cannot_continue() {
     // Nothing was trained into `out` by the refused calls.
     assert!(!out.model_file().exists());
     assert!(load_fp(run).is_ok());
+}
+
+/// `--continue-plateau`: a warm start that begins the plateau rule at a best validation
+/// perplexity divides the learning rate after a first epoch that does not beat it; without
+/// one, the first epoch is the best so far and keeps the rate.
+#[test]
+fn continued_plateau_divides_the_rate_when_the_best_is_not_beaten() {
+    let _turn = serial();
+    let (run, history) = trained_fp_run();
+    let corpus = tiny_corpus();
+    let recipe = tiny_recipe(1);
+    let best = history
+        .iter()
+        .map(|e| e.valid_ppl)
+        .fold(f64::INFINITY, f64::min);
+    assert_eq!(best_valid_of(run).unwrap(), best);
+
+    let fresh = RunDir::new(scratch("plateau-fresh"));
+    let plain = train_fp_from(run, &corpus, &recipe, &fresh, quiet(false)).unwrap();
+    assert!(plain.history[0].best);
+    assert_eq!(plain.history[0].next_lr, recipe.lr);
+
+    // No model reaches perplexity 1: the first epoch cannot beat it.
+    let continued_dir = RunDir::new(scratch("plateau-continued"));
+    let options = FitOptions {
+        plateau_best: Some(1.0),
+        ..quiet(false)
+    };
+    let continued = train_fp_from(run, &corpus, &recipe, &continued_dir, options).unwrap();
+    let first = &continued.history[0];
+    assert!(!first.best, "{first:?}");
+    assert_eq!(first.next_lr, recipe.lr / recipe.lr_decay);
+    // The epoch trained the same model either way; only the schedule differs.
+    assert_eq!(first.valid_ppl, plain.history[0].valid_ppl);
+
+    for bad in [0.5, f64::NAN, f64::INFINITY] {
+        let options = FitOptions {
+            plateau_best: Some(bad),
+            ..quiet(false)
+        };
+        let out = RunDir::new(scratch("plateau-bad"));
+        let err = train_fp_from(run, &corpus, &recipe, &out, options).unwrap_err();
+        assert!(matches!(err, Error::InvalidArgument(_)), "{bad}: {err}");
+    }
+    // A directory without a history has nothing to continue.
+    let empty = RunDir::new(scratch("plateau-empty"));
+    let err = best_valid_of(&empty).unwrap_err();
+    assert!(matches!(err, Error::Checkpoint { .. }), "{err}");
 }

@@ -108,6 +108,7 @@ pub fn run(args: &FinetuneArgs) -> Result<()> {
             shadow_clip,
             dropout: args.dropout,
             resume: args.recipe.resume,
+            plateau_best: None,
             echo: true,
         },
     )?;

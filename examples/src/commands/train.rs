@@ -8,7 +8,9 @@ use super::common::{DataArgs, RecipeArgs, ResultsArgs, base_label, ppl_cell, pri
 use crate::data::{EncodedCorpus, Split, load_corpus};
 use crate::error::Result;
 use crate::model::{CellKind, LmConfig};
-use crate::pipeline::{encode_dir, load_fp, split_perplexity, train_fp, train_fp_from};
+use crate::pipeline::{
+    best_valid_of, encode_dir, load_fp, split_perplexity, train_fp, train_fp_from,
+};
 use crate::results::ResultRow;
 use crate::train::{FitOptions, RunDir};
 
@@ -45,6 +47,12 @@ pub struct TrainArgs {
     /// continues the base's. Give the same flag again with `--resume`.
     #[arg(long, value_name = "DIR", conflicts_with_all = ["cell", "emb", "hidden", "vocab", "dropout"])]
     pub init_from: Option<PathBuf>,
+    /// With --init-from: continue the base's plateau rule. The base's best validation
+    /// perplexity (its history.json) is the best so far, so a first epoch that does not
+    /// beat it divides the learning rate, as resuming the base's run would. Give the base's
+    /// last learning rate with --lr.
+    #[arg(long, requires = "init_from")]
+    pub continue_plateau: bool,
     /// Recurrent cell.
     #[arg(long, value_enum, default_value_t = CellArg::Lstm)]
     pub cell: CellArg,
@@ -84,16 +92,24 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     let dir = args.data.resolve()?;
     let cfg = args.recipe.config();
     let run_dir = RunDir::new(&args.out);
-    let options = FitOptions {
+    let mut options = FitOptions {
         shadow_clip: None,
         dropout: None,
         resume: args.recipe.resume,
+        plateau_best: None,
         echo: true,
     };
     let (lm, corpus, outcome) = match &args.init_from {
         Some(base) => {
             let base = RunDir::new(base);
             let (lm, vocab, _) = load_fp(&base)?;
+            if args.continue_plateau {
+                let best = best_valid_of(&base)?;
+                println!(
+                    "continuing the plateau rule from the base's best validation perplexity {best:.2}"
+                );
+                options.plateau_best = Some(best);
+            }
             let corpus = encode_dir(&dir, vocab)?;
             print_corpus(&dir, &corpus);
             println!(

@@ -57,6 +57,12 @@ pub struct FitOptions {
     pub dropout: Option<f64>,
     /// Continue after the last checkpoint in the run directory.
     pub resume: bool,
+    /// A fresh run only: the best validation perplexity the plateau rule starts from, as if
+    /// the run continued one that had reached it (`ptb train --init-from DIR
+    /// --continue-plateau`: the base's best). An epoch that does not beat it divides the
+    /// learning rate. `None`: the first epoch sets the best. Ignored when resuming (the
+    /// checkpoint holds the schedule).
+    pub plateau_best: Option<f64>,
     /// Print progress and epoch lines to stdout (they always go to `train.log`).
     pub echo: bool,
 }
@@ -152,6 +158,13 @@ where
     } else {
         (Vec::new(), None)
     };
+    if let Some(best) = options.plateau_best
+        && !(best.is_finite() && best >= 1.0)
+    {
+        return Err(Error::InvalidArgument(format!(
+            "a starting best validation perplexity must be finite and at least 1, not {best}"
+        )));
+    }
     if cfg.restart_lr.is_some() && !options.resume {
         return Err(Error::InvalidArgument(
             "a restart learning rate applies to a resumed run only".into(),
@@ -175,6 +188,11 @@ where
         lr,
         history,
     );
+    if !options.resume
+        && let Some(best) = options.plateau_best
+    {
+        monitor.restore_schedule(lr, Some(best));
+    }
     if let Some(epoch) = start_epoch {
         // Checkpoints hold the wrapped model (parameters under `model.`).
         run.check_checkpoint(epoch, Trainable::new(model.clone(), monitor.clone()))?;
@@ -186,8 +204,12 @@ where
             "the run already finished epoch {done}; raise --epochs to continue"
         )));
     }
+    let plateau = match options.plateau_best {
+        Some(best) if start_epoch.is_none() => format!(" | best so far {best:.2}"),
+        _ => String::new(),
+    };
     monitor.log(&format!(
-        "{} {} | {train_windows} training windows of {}x{} per epoch, {valid_windows} validation windows | lr {lr}",
+        "{} {} | {train_windows} training windows of {}x{} per epoch, {valid_windows} validation windows | lr {lr}{plateau}",
         if start_epoch.is_some() { "resuming" } else { "starting" },
         run.path().display(),
         cfg.batch,
