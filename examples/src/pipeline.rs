@@ -136,15 +136,10 @@ pub fn train_fp_from(
 /// Errors: [`Error::Checkpoint`] when `dir` has no epoch with a finite validation perplexity
 /// (or no readable `history.json`).
 pub fn best_valid_of(dir: &RunDir) -> Result<f64> {
-    dir.history()?
-        .iter()
-        .map(|e| e.valid_ppl)
-        .filter(|v| v.is_finite())
-        .reduce(f64::min)
-        .ok_or_else(|| Error::Checkpoint {
-            path: dir.file("history.json"),
-            reason: "no epoch with a validation perplexity to continue the schedule from".into(),
-        })
+    crate::train::best_valid(&dir.history()?).ok_or_else(|| Error::Checkpoint {
+        path: dir.file("history.json"),
+        reason: "no epoch with a validation perplexity to continue the schedule from".into(),
+    })
 }
 
 /// The epochs of full-precision training behind the model of `dir`: its own (the last epoch

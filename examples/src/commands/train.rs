@@ -104,11 +104,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             let base = RunDir::new(base);
             let (lm, vocab, _) = load_fp(&base)?;
             if args.continue_plateau {
-                let best = best_valid_of(&base)?;
-                println!(
-                    "continuing the plateau rule from the base's best validation perplexity {best:.2}"
-                );
-                options.plateau_best = Some(best);
+                options.plateau_best = Some(best_valid_of(&base)?);
             }
             let corpus = encode_dir(&dir, vocab)?;
             print_corpus(&dir, &corpus);

@@ -33,7 +33,7 @@ use burn::train::metric::{LossMetric, PerplexityMetric};
 use burn::train::{Learner, SupervisedTraining};
 
 pub use clip::{clip_grad_norm, grad_norm};
-pub use monitor::{EpochSummary, Monitor, MonitorSettings, format_seconds};
+pub use monitor::{EpochSummary, Monitor, MonitorSettings, best_valid, format_seconds};
 pub use recipe::{Stage, TrainConfig};
 pub use renderer::QuietRenderer;
 pub use run_dir::RunDir;
@@ -165,6 +165,8 @@ where
             "a starting best validation perplexity must be finite and at least 1, not {best}"
         )));
     }
+    // A resumed run's schedule comes from its checkpoint instead.
+    let plateau_best = options.plateau_best.filter(|_| !options.resume);
     if cfg.restart_lr.is_some() && !options.resume {
         return Err(Error::InvalidArgument(
             "a restart learning rate applies to a resumed run only".into(),
@@ -188,10 +190,8 @@ where
         lr,
         history,
     );
-    if !options.resume
-        && let Some(best) = options.plateau_best
-    {
-        monitor.restore_schedule(lr, Some(best));
+    if plateau_best.is_some() {
+        monitor.restore_schedule(lr, plateau_best);
     }
     if let Some(epoch) = start_epoch {
         // Checkpoints hold the wrapped model (parameters under `model.`).
@@ -204,10 +204,7 @@ where
             "the run already finished epoch {done}; raise --epochs to continue"
         )));
     }
-    let plateau = match options.plateau_best {
-        Some(best) if start_epoch.is_none() => format!(" | best so far {best:.2}"),
-        _ => String::new(),
-    };
+    let plateau = plateau_best.map_or(String::new(), |best| format!(" | best so far {best:.2}"));
     monitor.log(&format!(
         "{} {} | {train_windows} training windows of {}x{} per epoch, {valid_windows} validation windows | lr {lr}{plateau}",
         if start_epoch.is_some() { "resuming" } else { "starting" },

@@ -119,15 +119,20 @@ fn slot(split: Split) -> usize {
     }
 }
 
+/// The lowest finite validation perplexity of `history`, if any: the plateau rule's best so far.
+pub fn best_valid(history: &[EpochSummary]) -> Option<f64> {
+    history
+        .iter()
+        .map(|e| e.valid_ppl)
+        .filter(|v| v.is_finite())
+        .reduce(f64::min)
+}
+
 impl Monitor {
     /// A monitor starting at learning rate `lr` after the epochs in `history` (empty for a
     /// fresh run; the best validation perplexity is taken from it).
     pub fn new(settings: MonitorSettings, lr: f64, history: Vec<EpochSummary>) -> Self {
-        let best_valid = history
-            .iter()
-            .map(|e| e.valid_ppl)
-            .filter(|v| v.is_finite())
-            .reduce(f64::min);
+        let best_valid = best_valid(&history);
         let epoch = history.last().map_or(0, |e| e.epoch);
         Self {
             state: Arc::new(Mutex::new(State {
